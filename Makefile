@@ -1,0 +1,37 @@
+# Thin wrapper over CMake. Every target first makes sure the Debian packages
+# are there (cmake/install-deps.sh installs whichever are missing).
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo bench sanitize clean
+
+all: build
+
+deps:
+	@cmake/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every unit and end-to-end test (a few minutes on 2 cores).
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The main job on built-in defaults.
+demo: build
+	@BIN=$(BUILD)/bin sh tests/demo.sh
+
+# Throughput and memory of the main jobs; not part of `make test`.
+bench: build
+	@BIN=$(BUILD)/bin BENCH=$(BUILD)/bench sh tests/bench/run.sh
+
+# The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSYMLEARN_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,147 @@
+#include "cli/cli.hpp"
+
+#include "util/error.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace symlearn::cli {
+
+std::string created_by(const std::string& tool) { return tool + " " + SYMLEARN_VERSION; }
+
+void add_common(CLI::App& app, Common& c, const std::string& tool) {
+  if (!app.get_parent()) app.set_version_flag("--version", created_by(tool));
+  app.set_config("--config", "", "Read options from a TOML/INI file (command-line options win)");
+  app.option_defaults()->always_capture_default();
+  app.add_option("--seed", c.seed, "Random seed: same seed, same output")->capture_default_str();
+  app.add_option("--threads", c.threads, "Worker threads (0: every core); outputs do not depend on it")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", c.quiet, "No progress bar or summary on stderr");
+  app.add_flag("--json", c.json, "Print a machine-readable summary as JSON on stdout");
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
+             const std::function<void()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    for (char& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::cerr << tool << ": " << msg << " (see " << tool << " --help)" << std::endl;
+    return 2;
+  }
+  auto fail = [&](const std::string& msg, int code) {
+    std::fflush(stdout);
+    std::cerr << tool << ": " << msg << std::endl;
+    return code;
+  };
+  try {
+    body();
+    std::fflush(stdout);
+    return 0;
+  } catch (const InputError& e) {
+    return fail(e.what(), 2);
+  } catch (const RunError& e) {
+    return fail(e.what(), 1);
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory", 1);
+  } catch (const std::exception& e) {
+    return fail(std::string("internal error: ") + e.what(), 1);
+  }
+}
+
+double peak_rss_mib() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000.0 && u < 4) {
+    bytes /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+// ---- Progress ---------------------------------------------------------------
+
+namespace {
+std::string clock_str(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+}  // namespace
+
+Progress::Progress(std::string label, std::uint64_t total, bool enabled)
+    : label_(std::move(label)), total_(total), enabled_(enabled && isatty(STDERR_FILENO)) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+Progress::~Progress() {
+  if (enabled_ && !finished_) std::fputs("\n", stderr);
+}
+
+void Progress::update(std::uint64_t done, const std::string& extra) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  // Redraw at most ten times a second, and always at the end.
+  if (done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  draw(done, extra);
+}
+
+void Progress::draw(std::uint64_t done, const std::string& extra) {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double frac = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1.0;
+  const int width = 24;
+  const int filled = static_cast<int>(frac * width);
+  std::string bar(filled, '#');
+  bar.resize(width, ' ');
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
+  std::fprintf(stderr, "\r%s [%s] %llu/%llu %3d%% %.0f/s %s %s %s\033[K", label_.c_str(), bar.c_str(),
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
+               static_cast<int>(frac * 100), rate, done >= total_ ? "in" : "ETA",
+               clock_str(done >= total_ ? elapsed : eta).c_str(), extra.c_str());
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (!enabled_ || finished_) return;
+  finished_ = true;
+  std::fputs("\n", stderr);
+}
+
+}  // namespace symlearn::cli

@@ -1,0 +1,588 @@
+#include "io/h5.hpp"
+
+#include "util/error.hpp"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+namespace symlearn::io {
+namespace {
+
+// ---- HDF5's error stack -> one line ----------------------------------------
+
+void silence_hdf5() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    H5open();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  });
+}
+
+herr_t first_error(unsigned n, const H5E_error2_t* err, void* out) {
+  if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
+  return 0;
+}
+
+// The most specific message on HDF5's error stack (then cleared), e.g.
+// "truncated file: eof = 1024, sblock->base_addr = 0, stored_eof = 2048".
+std::string hdf5_detail() {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  return detail;
+}
+
+std::string with_detail(const std::string& message) {
+  const std::string d = hdf5_detail();
+  return d.empty() ? message : message + " (" + d + ")";
+}
+
+// Closes an HDF5 handle of any kind when it goes out of scope.
+class Handle {
+ public:
+  explicit Handle(hid_t id = -1) : id_(id) {}
+  ~Handle() {
+    if (id_ >= 0) H5Idec_ref(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+};
+
+hid_t file_type(DType t) {
+  switch (t) {
+    case DType::f32: return H5T_IEEE_F32LE;
+    case DType::f64: return H5T_IEEE_F64LE;
+    case DType::i32: return H5T_STD_I32LE;
+    case DType::i64: return H5T_STD_I64LE;
+  }
+  return H5T_IEEE_F64LE;
+}
+
+std::size_t type_size(DType t) { return (t == DType::f32 || t == DType::i32) ? 4 : 8; }
+
+std::vector<hsize_t> dims_of(const Shape& s) { return std::vector<hsize_t>(s.begin(), s.end()); }
+
+std::uint64_t count_of(const Shape& s) {
+  std::uint64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+// ---- temporary files removed on SIGINT/SIGTERM ------------------------------
+
+constexpr int kMaxTemps = 16;
+constexpr int kMaxPath = 4096;
+char g_temp_paths[kMaxTemps][kMaxPath];
+volatile std::sig_atomic_t g_temp_used[kMaxTemps];
+
+extern "C" void remove_temps_and_die(int sig) {
+  for (int i = 0; i < kMaxTemps; ++i)
+    if (g_temp_used[i]) unlink(g_temp_paths[i]);  // async-signal-safe
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void register_temp(const std::string& path) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      sigaction(sig, nullptr, &old);
+      // Leave a handler a tool installed itself (e.g. to checkpoint) alone.
+      if (old.sa_handler == SIG_DFL) std::signal(sig, remove_temps_and_die);
+    }
+  });
+  if (path.size() >= kMaxPath) return;
+  for (int i = 0; i < kMaxTemps; ++i) {
+    if (!g_temp_used[i]) {
+      std::memcpy(g_temp_paths[i], path.c_str(), path.size() + 1);
+      g_temp_used[i] = 1;
+      return;
+    }
+  }
+}
+
+void unregister_temp(const std::string& path) {
+  for (int i = 0; i < kMaxTemps; ++i)
+    if (g_temp_used[i] && path == g_temp_paths[i]) g_temp_used[i] = 0;
+}
+
+// A creation property list of `cls` that records no timestamps: HDF5 stores
+// modification times by default, which would make identical runs differ.
+hid_t untimed_plist(hid_t cls) {
+  const hid_t p = H5Pcreate(cls);
+  H5Pset_obj_track_times(p, 0);
+  return p;
+}
+
+Handle untimed(hid_t cls) { return Handle(untimed_plist(cls)); }
+
+std::string parent_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool has_hdf5_signature(const std::vector<char>& bytes) {
+  static const char sig[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+  // The superblock sits at 0, 512, 1024, 2048, ... (after a user block).
+  for (std::size_t off = 0; off + 8 <= bytes.size(); off = off ? off * 2 : 512)
+    if (std::memcmp(bytes.data() + off, sig, 8) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::uint64_t Array::stride() const {
+  std::uint64_t n = 1;
+  for (std::size_t i = 1; i < shape.size(); ++i) n *= shape[i];
+  return n;
+}
+
+// ---- Reader -----------------------------------------------------------------
+
+Reader::Reader(const std::string& path, const std::string& format) {
+  silence_hdf5();
+  if (is_stdio(path)) {
+    name_ = "<stdin>";
+    if (isatty(STDIN_FILENO))
+      throw InputError("<stdin>: is a terminal; pipe an HDF5 file in or give a path");
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) image_.insert(image_.end(), buf, buf + n);
+    if (image_.empty()) throw InputError("<stdin>: is empty (expected an HDF5 file)");
+    if (!has_hdf5_signature(image_)) throw InputError("<stdin>: not an HDF5 file");
+    file_ = H5LTopen_file_image(image_.data(), image_.size(),
+                                H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+  } else {
+    name_ = path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw InputError(path + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory");
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      hdf5_detail();
+      throw InputError(path + ": not an HDF5 file");
+    }
+    file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  }
+  if (file_ < 0) throw InputError(with_detail(name_ + ": cannot open as HDF5 (truncated or corrupt?)"));
+
+  if (format.empty()) return;
+  if (!has_attr("/", "symlearn_format"))
+    throw InputError(name_ + ": not a symlearn file (no symlearn_format attribute)");
+  const std::string got = attr_string("/", "symlearn_format");
+  if (got != format) throw InputError(name_ + ": is a " + got + " file, expected a " + format + " file");
+  if (!has_attr("/", "symlearn_version"))
+    throw InputError(name_ + ": has no symlearn_version attribute");
+  const auto version = attr_int("/", "symlearn_version");
+  if (version != kFormatVersion)
+    throw InputError(name_ + ": has format version " + std::to_string(version) +
+                     "; this symlearn reads version " + std::to_string(kFormatVersion));
+}
+
+Reader::~Reader() {
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+bool Reader::has(const std::string& object) const {
+  // Check each link on the way so that a missing parent is not an error.
+  std::string partial;
+  std::size_t pos = 0;
+  while (pos != std::string::npos && pos < object.size()) {
+    const std::size_t next = object.find('/', pos + 1);
+    partial = object.substr(0, next);
+    if (partial != "/" && partial.size() > 0) {
+      if (H5Lexists(file_, partial.c_str(), H5P_DEFAULT) <= 0) {
+        hdf5_detail();
+        return false;
+      }
+    }
+    pos = next;
+  }
+  return true;
+}
+
+long long Reader::open_object(const std::string& object) const {
+  if (!has(object)) throw InputError(name_ + ": missing " + object);
+  const hid_t id = H5Oopen(file_, object.c_str(), H5P_DEFAULT);
+  if (id < 0) throw InputError(with_detail(name_ + ": cannot open " + object));
+  return id;
+}
+
+Shape Reader::shape(const std::string& dataset) const {
+  Handle ds(open_object(dataset));
+  if (H5Iget_type(ds.get()) != H5I_DATASET) throw InputError(name_ + ": " + dataset + " is not a dataset");
+  Handle space(H5Dget_space(ds.get()));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) throw InputError(with_detail(name_ + ": " + dataset + " has an unreadable shape"));
+  std::vector<hsize_t> dims(rank);
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return Shape(dims.begin(), dims.end());
+}
+
+Array Reader::read(const std::string& dataset, const ShapePattern& expect) const {
+  Array out;
+  out.shape = shape(dataset);
+  if (!expect.empty()) {
+    bool ok = expect.size() == out.shape.size();
+    for (std::size_t i = 0; ok && i < expect.size(); ++i)
+      ok = expect[i] < 0 || static_cast<std::uint64_t>(expect[i]) == out.shape[i];
+    if (!ok) {
+      std::string want = "[";
+      for (std::size_t i = 0; i < expect.size(); ++i)
+        want += (i ? "," : "") + (expect[i] < 0 ? std::string("*") : std::to_string(expect[i]));
+      throw InputError(name_ + ": " + dataset + " has shape " + shape_str(out.shape) + " but " +
+                       want + "] was expected");
+    }
+  }
+  Handle ds(open_object(dataset));
+  Handle type(H5Dget_type(ds.get()));
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+    throw InputError(name_ + ": " + dataset + " is not numeric");
+  out.data.resize(count_of(out.shape));
+  if (!out.data.empty() &&
+      H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data.data()) < 0)
+    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+  for (double v : out.data)
+    if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf");
+  return out;
+}
+
+std::vector<std::int64_t> Reader::read_ints(const std::string& dataset, Shape* shape_out) const {
+  const Shape s = shape(dataset);
+  Handle ds(open_object(dataset));
+  Handle type(H5Dget_type(ds.get()));
+  if (H5Tget_class(type.get()) != H5T_INTEGER)
+    throw InputError(name_ + ": " + dataset + " is not an integer dataset");
+  std::vector<std::int64_t> out(count_of(s));
+  if (!out.empty() &&
+      H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+  if (shape_out) *shape_out = s;
+  return out;
+}
+
+std::vector<std::string> Reader::read_strings(const std::string& dataset) const {
+  const Shape s = shape(dataset);
+  Handle ds(open_object(dataset));
+  Handle type(H5Dget_type(ds.get()));
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) <= 0)
+    throw InputError(name_ + ": " + dataset + " is not a variable-length string dataset");
+  std::vector<char*> raw(count_of(s), nullptr);
+  Handle mem(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mem.get(), H5T_VARIABLE);
+  H5Tset_cset(mem.get(), H5T_CSET_UTF8);
+  if (!raw.empty() && H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
+    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read"));
+  std::vector<std::string> out;
+  out.reserve(raw.size());
+  for (char* p : raw) out.emplace_back(p ? p : "");
+  if (!raw.empty()) {
+    Handle space(H5Dget_space(ds.get()));
+    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, raw.data());
+  }
+  return out;
+}
+
+bool Reader::has_attr(const std::string& object, const std::string& attr) const {
+  if (!has(object)) return false;
+  const htri_t r = H5Aexists_by_name(file_, object.c_str(), attr.c_str(), H5P_DEFAULT);
+  if (r < 0) hdf5_detail();
+  return r > 0;
+}
+
+std::string Reader::attr_string(const std::string& object, const std::string& attr) const {
+  const std::string what = name_ + ": attribute " + attr + " of " + object;
+  if (!has_attr(object, attr)) throw InputError(name_ + ": missing attribute " + attr + " of " + object);
+  Handle a(H5Aopen_by_name(file_, object.c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+  Handle type(H5Aget_type(a.get()));
+  if (!a.ok() || H5Tget_class(type.get()) != H5T_STRING) throw InputError(what + " is not a string");
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle mem(H5Tcopy(H5T_C_S1));
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    char* p = nullptr;
+    if (H5Aread(a.get(), mem.get(), &p) < 0) throw InputError(with_detail(what + " cannot be read"));
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  const std::size_t n = H5Tget_size(type.get());
+  std::string s(n, '\0');
+  Handle mem(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mem.get(), n);
+  if (H5Aread(a.get(), mem.get(), s.data()) < 0) throw InputError(with_detail(what + " cannot be read"));
+  s.resize(std::strlen(s.c_str()));
+  return s;
+}
+
+std::int64_t Reader::attr_int(const std::string& object, const std::string& attr) const {
+  const std::string what = name_ + ": attribute " + attr + " of " + object;
+  if (!has_attr(object, attr)) throw InputError(name_ + ": missing attribute " + attr + " of " + object);
+  Handle a(H5Aopen_by_name(file_, object.c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+  Handle type(H5Aget_type(a.get()));
+  Handle space(H5Aget_space(a.get()));
+  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Sget_simple_extent_npoints(space.get()) != 1)
+    throw InputError(what + " is not an integer");
+  std::int64_t v = 0;
+  if (H5Aread(a.get(), H5T_NATIVE_INT64, &v) < 0) throw InputError(with_detail(what + " cannot be read"));
+  return v;
+}
+
+nlohmann::json Reader::config() const {
+  const std::string text = attr_string("/", "config");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw InputError(name_ + ": the config attribute is not valid JSON");
+  }
+}
+
+std::vector<std::string> Reader::list(const std::string& group) const {
+  Handle g(open_object(group));
+  H5G_info_t info{};
+  if (H5Gget_info(g.get(), &info) < 0) throw InputError(with_detail(name_ + ": " + group + " is not a group"));
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0) continue;
+    std::string s(static_cast<std::size_t>(n) + 1, '\0');
+    H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size(), H5P_DEFAULT);
+    s.resize(static_cast<std::size_t>(n));
+    names.push_back(s);
+  }
+  return names;
+}
+
+// ---- Writer -----------------------------------------------------------------
+
+Writer::Writer(const std::string& target, const std::string& format, const std::string& created_by,
+               const nlohmann::json& config)
+    : target_(target) {
+  silence_hdf5();
+  if (is_stdio(target)) {
+    name_ = "<stdout>";
+    if (isatty(STDOUT_FILENO))
+      throw InputError("<stdout>: is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+    to_stdout_ = true;
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_fapl_core(fapl.get(), 1 << 20, 0);  // in memory, no backing file
+    file_ = H5Fcreate("symlearn-stdout.h5", H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), fapl.get());
+  } else {
+    name_ = target;
+    struct stat st {};
+    if (stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
+    const std::size_t slash = target.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
+    const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+    std::string tmpl = dir + "/." + base + ".tmp.XXXXXX";
+    const int fd = mkstemp(tmpl.data());
+    if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
+    // mkstemp makes the file private; give it the permissions a new file gets.
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    close(fd);
+    temp_ = tmpl;
+    register_temp(temp_);
+    file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), H5P_DEFAULT);
+  }
+  if (file_ < 0) {
+    const std::string msg = with_detail(name_ + ": cannot create HDF5 file");
+    discard();
+    throw RunError(msg);
+  }
+  attr("/", "symlearn_format", format);
+  attr("/", "symlearn_version", static_cast<std::int64_t>(kFormatVersion));
+  attr("/", "created_by", created_by);
+  attr("/", "config", config.dump());
+}
+
+Writer::~Writer() { discard(); }
+
+void Writer::discard() noexcept {
+  if (file_ >= 0) {
+    H5Fclose(file_);
+    file_ = -1;
+  }
+  if (!temp_.empty()) {
+    unlink(temp_.c_str());
+    unregister_temp(temp_);
+    temp_.clear();
+  }
+}
+
+namespace {
+hid_t intermediate_lcpl() {
+  const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  H5Pset_char_encoding(lcpl, H5T_CSET_UTF8);
+  return lcpl;
+}
+}  // namespace
+
+void Writer::group(const std::string& path) {
+  if (path == "/" || path.empty() || H5Lexists(file_, path.c_str(), H5P_DEFAULT) > 0) return;
+  hdf5_detail();
+  group(parent_of(path));  // parents first, so that they too carry no timestamps
+  Handle lcpl(intermediate_lcpl());
+  Handle g(H5Gcreate2(file_, path.c_str(), lcpl.get(), untimed(H5P_GROUP_CREATE).get(), H5P_DEFAULT));
+  if (!g.ok()) throw RunError(with_detail(name_ + ": cannot create group " + path));
+}
+
+void Writer::create(const std::string& dataset, const Shape& shape, DType stored) {
+  const auto dims = dims_of(shape);
+  Handle space(shape.empty() ? H5Screate(H5S_SCALAR)
+                             : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  group(parent_of(dataset));
+  Handle dcpl(untimed(H5P_DATASET_CREATE));
+  const std::uint64_t total = count_of(shape);
+  if (!shape.empty() && total > 0 && shape[0] > 1) {
+    // Chunks of whole leading slices, about 1 MiB each, so slabs align with chunks.
+    const std::uint64_t slice = total / shape[0] * type_size(stored);
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::clamp<hsize_t>((1u << 20) / std::max<std::uint64_t>(slice, 1), 1, dims[0]);
+    if (slice * chunk[0] < (std::uint64_t(1) << 32)) H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+  }
+  Handle lcpl(intermediate_lcpl());
+  Handle ds(H5Dcreate2(file_, dataset.c_str(), file_type(stored), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
+  if (!ds.ok()) throw RunError(with_detail(name_ + ": cannot create dataset " + dataset));
+}
+
+void Writer::slab(const std::string& dataset, std::uint64_t first, std::uint64_t count, const void* data,
+                  long long mem_type) {
+  Handle ds(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT));
+  if (!ds.ok()) throw RunError(with_detail(name_ + ": no dataset " + dataset));
+  Handle fspace(H5Dget_space(ds.get()));
+  const int rank = H5Sget_simple_extent_ndims(fspace.get());
+  if (count == 0) return;
+  herr_t status;
+  if (rank == 0) {
+    status = H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  } else {
+    std::vector<hsize_t> dims(rank), start(rank, 0);
+    H5Sget_simple_extent_dims(fspace.get(), dims.data(), nullptr);
+    if (first + count > dims[0]) throw std::logic_error("write_slab past the end of " + dataset);
+    start[0] = first;
+    dims[0] = count;
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, dims.data(), nullptr);
+    Handle mspace(H5Screate_simple(rank, dims.data(), nullptr));
+    status = H5Dwrite(ds.get(), mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data);
+  }
+  if (status < 0) throw RunError(with_detail(name_ + ": cannot write " + dataset));
+}
+
+void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count, const float* data) {
+  slab(dataset, first, count, data, H5T_NATIVE_FLOAT);
+}
+void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count, const double* data) {
+  slab(dataset, first, count, data, H5T_NATIVE_DOUBLE);
+}
+
+void Writer::write(const std::string& dataset, const Shape& shape, const double* data, DType stored) {
+  create(dataset, shape, stored);
+  slab(dataset, 0, shape.empty() ? 1 : shape[0], data, H5T_NATIVE_DOUBLE);
+}
+void Writer::write(const std::string& dataset, const Shape& shape, const float* data) {
+  create(dataset, shape, DType::f32);
+  slab(dataset, 0, shape.empty() ? 1 : shape[0], data, H5T_NATIVE_FLOAT);
+}
+void Writer::write(const std::string& dataset, const Shape& shape, const std::int64_t* data, DType stored) {
+  create(dataset, shape, stored);
+  slab(dataset, 0, shape.empty() ? 1 : shape[0], data, H5T_NATIVE_INT64);
+}
+
+void Writer::write_strings(const std::string& dataset, const Shape& shape, const std::vector<std::string>& values) {
+  if (values.size() != count_of(shape)) throw std::logic_error("write_strings: size does not match shape");
+  const auto dims = dims_of(shape);
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle lcpl(intermediate_lcpl());
+  group(parent_of(dataset));
+  Handle dcpl(untimed(H5P_DATASET_CREATE));
+  Handle ds(H5Dcreate2(file_, dataset.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (!ds.ok() || (!ptrs.empty() && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+    throw RunError(with_detail(name_ + ": cannot write " + dataset));
+}
+
+namespace {
+// Opens `object` and replaces its attribute `name` with a scalar of `type`.
+void put_attr(hid_t file, const std::string& file_name, const std::string& object, const std::string& name,
+              hid_t type, hid_t mem_type, const void* value) {
+  Handle obj(H5Oopen(file, object.c_str(), H5P_DEFAULT));
+  if (obj.ok() && H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
+  Handle space(H5Screate(H5S_SCALAR));
+  Handle a(obj.ok() ? H5Acreate2(obj.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT) : -1);
+  if (!a.ok() || H5Awrite(a.get(), mem_type, value) < 0)
+    throw RunError(with_detail(file_name + ": cannot write attribute " + name + " of " + object));
+}
+}  // namespace
+
+void Writer::attr(const std::string& object, const std::string& name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const char* p = value.c_str();
+  put_attr(file_, name_, object, name, type.get(), type.get(), &p);
+}
+void Writer::attr(const std::string& object, const std::string& name, std::int64_t value) {
+  put_attr(file_, name_, object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+void Writer::attr(const std::string& object, const std::string& name, double value) {
+  put_attr(file_, name_, object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+std::uint64_t Writer::commit() {
+  if (file_ < 0) throw std::logic_error("Writer::commit called twice");
+  if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw RunError(with_detail(name_ + ": cannot flush"));
+  if (to_stdout_) {
+    const ssize_t size = H5Fget_file_image(file_, nullptr, 0);
+    if (size < 0) throw RunError(with_detail(name_ + ": cannot build the file image"));
+    std::vector<char> image(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(file_, image.data(), image.size()) < 0)
+      throw RunError(with_detail(name_ + ": cannot build the file image"));
+    H5Fclose(file_);
+    file_ = -1;
+    if (std::fwrite(image.data(), 1, image.size(), stdout) != image.size() || std::fflush(stdout) != 0)
+      throw RunError(std::string("<stdout>: write failed: ") + std::strerror(errno));
+    return image.size();
+  }
+  const herr_t closed = H5Fclose(file_);
+  file_ = -1;
+  if (closed < 0) throw RunError(with_detail(name_ + ": cannot close"));
+  struct stat st {};
+  stat(temp_.c_str(), &st);
+  if (std::rename(temp_.c_str(), target_.c_str()) != 0)
+    throw RunError(target_ + ": cannot move the output into place: " + std::strerror(errno));
+  unregister_temp(temp_);
+  temp_.clear();
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace symlearn::io

@@ -18,10 +18,15 @@ int main(int argc, char** argv) {
   app.footer(
       "e.g.: gen-tasks locally-connected --rank 2 --seed 1 -o tasks.h5\n"
       "See also: meta-train, eval, inspect-symmetry");
+  cli::init_app(app);
   app.require_subcommand(1);
   cli::Common common;
   std::string output = "-";
   app.set_version_flag("--version", cli::created_by("gen-tasks"));
+  // --config belongs to the top level (CLI11 reads config files there); the
+  // options of a kind go in its section, e.g. [locally-connected].
+  app.set_config("--config", "", "Read options from a TOML/INI file; a kind's options go in its [section]");
+  app.fallthrough();
 
   tasks::LocallyConnectedSpec lc;
   auto* lc_cmd = app.add_subcommand(

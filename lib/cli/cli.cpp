@@ -14,15 +14,22 @@ namespace symlearn::cli {
 std::string created_by(const std::string& tool) { return tool + " " + SYMLEARN_VERSION; }
 
 void add_common(CLI::App& app, Common& c, const std::string& tool) {
-  if (!app.get_parent()) app.set_version_flag("--version", created_by(tool));
-  app.set_config("--config", "", "Read options from a TOML/INI file (command-line options win)");
-  app.option_defaults()->always_capture_default();
+  if (!app.get_parent()) {
+    app.set_version_flag("--version", created_by(tool));
+    app.set_config("--config", "", "Read options from a TOML/INI file (command-line options win)");
+  }
   app.add_option("--seed", c.seed, "Random seed: same seed, same output")->capture_default_str();
   app.add_option("--threads", c.threads, "Worker threads (0: every core); outputs do not depend on it")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_flag("-q,--quiet", c.quiet, "No progress bar or summary on stderr");
   app.add_flag("--json", c.json, "Print a machine-readable summary as JSON on stdout");
+}
+
+void init_app(CLI::App& app) {
+  // A repeated option takes its last value, as in most Unix tools (so a
+  // script can append an override).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 int resolve_threads(int requested) {

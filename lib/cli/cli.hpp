@@ -19,6 +19,9 @@ struct Common {
   bool json = false;
 };
 
+// Settings every tool's app shares; call before adding options or subcommands.
+void init_app(CLI::App& app);
+
 // Adds --seed, --threads, --quiet, --json and --config to `app` (a tool or
 // one of its subcommands), and --version to a top-level app.
 void add_common(CLI::App& app, Common& common, const std::string& tool);

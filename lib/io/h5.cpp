@@ -293,7 +293,7 @@ std::vector<std::string> Reader::read_strings(const std::string& dataset) const 
   std::vector<char*> raw(count_of(s), nullptr);
   Handle mem(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem.get(), H5T_VARIABLE);
-  H5Tset_cset(mem.get(), H5T_CSET_UTF8);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
   if (!raw.empty() && H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
     throw InputError(with_detail(name_ + ": " + dataset + " cannot be read"));
   std::vector<std::string> out;
@@ -322,6 +322,7 @@ std::string Reader::attr_string(const std::string& object, const std::string& at
   if (H5Tis_variable_str(type.get()) > 0) {
     Handle mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));  // HDF5 converts no ASCII <-> UTF-8
     char* p = nullptr;
     if (H5Aread(a.get(), mem.get(), &p) < 0) throw InputError(with_detail(what + " cannot be read"));
     std::string s = p ? p : "";
@@ -332,6 +333,7 @@ std::string Reader::attr_string(const std::string& object, const std::string& at
   std::string s(n, '\0');
   Handle mem(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem.get(), n);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
   if (H5Aread(a.get(), mem.get(), s.data()) < 0) throw InputError(with_detail(what + " cannot be read"));
   s.resize(std::strlen(s.c_str()));
   return s;

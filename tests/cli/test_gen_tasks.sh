@@ -43,6 +43,10 @@ printf '[locally-connected]\nseed = 3\ntasks = 40\nsamples = 5\ninput-dim = 12\n
 expect_ok "$G" locally-connected --config "$WORK/opts.ini" --quiet -o "$WORK/cfg.h5"
 cmp -s "$WORK/a.h5" "$WORK/cfg.h5" || fail "--config did not give the same file as the options"
 
+# The shipped example options file.
+expect_ok "$G" --config "$DATA/locally-connected.ini" locally-connected --tasks 20 --quiet -o "$WORK/ex.h5"
+h5dump -H -d /train/x "$WORK/ex.h5" | grep -q "( 16, 20, 20 )" || fail "example config: shape of /train/x"
+
 # Bad usage: exit 2, one line, nothing written, an existing output untouched.
 echo "precious" >"$WORK/keep.h5"
 expect_error 2 "gen-tasks: .*--bogus" "$G" locally-connected --bogus -o "$WORK/keep.h5"

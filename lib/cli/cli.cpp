@@ -68,6 +68,8 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
     body();
     std::fflush(stdout);
     return 0;
+  } catch (const ExitRequest& e) {
+    return fail(e.what(), e.code);
   } catch (const InputError& e) {
     return fail(e.what(), 2);
   } catch (const RunError& e) {

@@ -1,6 +1,7 @@
 #include "io/h5.hpp"
 
 #include "util/error.hpp"
+#include "util/sha256.hpp"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -176,7 +177,7 @@ Reader::Reader(const std::string& path, const std::string& format) {
     file_ = H5LTopen_file_image(image_.data(), image_.size(),
                                 H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
   } else {
-    name_ = path;
+    name_ = path_ = path;
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw InputError(path + ": " + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory");
@@ -359,6 +360,13 @@ nlohmann::json Reader::config() const {
   } catch (const nlohmann::json::exception&) {
     throw InputError(name_ + ": the config attribute is not valid JSON");
   }
+}
+
+std::string Reader::sha256() const {
+  if (!path_.empty()) return sha256_file(path_);
+  Sha256 h;
+  h.update(image_.data(), image_.size());
+  return h.hex();
 }
 
 std::vector<std::string> Reader::list(const std::string& group) const {

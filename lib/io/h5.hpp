@@ -66,12 +66,16 @@ class Reader {
   std::int64_t attr_int(const std::string& object, const std::string& attr) const;
   nlohmann::json config() const;  // the root `config` attribute, parsed
 
+  // SHA-256 of the file's bytes (as `sha256sum` prints it), for provenance.
+  std::string sha256() const;
+
   // Names of the members of a group, sorted.
   std::vector<std::string> list(const std::string& group) const;
 
  private:
   long long open_object(const std::string& object) const;
   std::string name_;
+  std::string path_;         // empty for stdin
   std::vector<char> image_;  // the bytes of stdin, kept alive while open
   long long file_ = -1;
 };

@@ -18,4 +18,11 @@ struct RunError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Ends a tool with a given exit status and one line on stderr (e.g. 130 after
+// an interrupted run wrote its checkpoint).
+struct ExitRequest : std::runtime_error {
+  ExitRequest(int code, const std::string& message) : std::runtime_error(message), code(code) {}
+  int code;
+};
+
 }  // namespace symlearn

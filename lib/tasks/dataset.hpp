@@ -1,0 +1,43 @@
+// Regression task sets read from a tasks file: one split (x [T,N,n],
+// y [T,N,m]) held in memory, and the support/query episodes drawn from it.
+#pragma once
+
+#include "io/h5.hpp"
+
+#include <Eigen/Dense>
+
+#include <string>
+#include <vector>
+
+namespace symlearn::tasks {
+
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct RegressionSplit {
+  std::string name;  // "/train", ...
+  long tasks = 0;
+  int samples = 0, input_dim = 0, output_dim = 0;
+  std::vector<double> x, y;  // row-major [T,N,n], [T,N,m]
+
+  Eigen::Map<const RowMat> x_of(long t) const {
+    return {x.data() + t * samples * input_dim, samples, input_dim};
+  }
+  Eigen::Map<const RowMat> y_of(long t) const {
+    return {y.data() + t * samples * output_dim, samples, output_dim};
+  }
+};
+
+// Reads `split` ("/train", "/test", ...) of a regression tasks file, checking
+// that x and y agree on T and N. InputError names the file and dataset.
+RegressionSplit load_regression(const io::Reader& file, const std::string& split);
+
+// One task's support and query sets (rows are examples).
+struct Episode {
+  Eigen::MatrixXd xs, ys, xq, yq;
+};
+
+// The episode of task t whose support rows are `rows[0..support)` and query
+// rows `rows[support..support+query)`.
+Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query);
+
+}  // namespace symlearn::tasks

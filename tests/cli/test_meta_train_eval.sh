@@ -1,0 +1,100 @@
+# meta-train and eval end to end: pipes and files, resume, errors.
+. "$TESTS/cli/lib.sh"
+G="$BIN/gen-tasks"
+M="$BIN/meta-train"
+E="$BIN/eval"
+"$G" locally-connected --tasks 120 --samples 8 --input-dim 10 --seed 1 --quiet -o "$WORK/tasks.h5"
+TRAIN="--meta-batch 4 --support 2 --query 6 --val-tasks 8 --val-every 5 --quiet"
+
+# Help and version.
+"$M" --help | grep -q "^e.g.: meta-train --model msr-fc" || fail "meta-train --help has no example"
+"$E" --help | grep -q "shell builtin" || fail "eval --help does not warn about the builtin"
+
+# Through files.
+expect_ok "$M" --model msr-fc $TRAIN --steps 20 "$WORK/tasks.h5" -o "$WORK/model.h5"
+h5dump -a /symlearn_format "$WORK/model.h5" | grep -q '"model"' || fail "model file format attribute"
+h5dump -a /params/U/role "$WORK/model.h5" | grep -q '"symmetry"' || fail "U has no symmetry role"
+$PY - "$WORK/model.h5" "$WORK/tasks.h5" <<'PY' || fail "model file contents"
+import h5py, json, sys, hashlib
+f = h5py.File(sys.argv[1], "r")
+cfg = json.loads(f.attrs["config"])
+assert f.attrs["model"] == "msr-fc"
+assert f["params/U"].shape == (80, 3) and f["params/v0"].shape == (3, 1), f["params/U"].shape
+assert f["params/v0"].attrs["role"] == "init" and f["params/inner_lr_v0"].attrs["role"] == "hyper"
+assert len(f["log/train_loss"]) == 20 and list(f["log/val_step"][()]) == [5, 10, 15, 20]
+assert cfg["model"]["latent"] == 3 and cfg["training"]["meta_batch"] == 4 and cfg["seed"] == 0
+assert cfg["dataset"]["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+PY
+"$E" --tasks "$WORK/tasks.h5" "$WORK/model.h5" >"$WORK/eval.txt" || fail "eval exit status"
+grep -q "^msr-fc on .*tasks.h5 /test: MSE [0-9.]* ± [0-9.]* (95% CI, 24 tasks, support 2, query 6)" "$WORK/eval.txt" ||
+  fail "eval output: $(cat "$WORK/eval.txt")"
+
+# Through pipes: gen-tasks | meta-train | eval, the same numbers as through files.
+"$G" locally-connected --tasks 120 --samples 8 --input-dim 10 --seed 1 --quiet |
+  "$M" --model msr-fc $TRAIN --steps 20 - | "$E" --tasks "$WORK/tasks.h5" --json - >"$WORK/pipe.json"
+"$E" --tasks "$WORK/tasks.h5" --json "$WORK/model.h5" >"$WORK/file.json"
+cmp -s "$WORK/pipe.json" "$WORK/file.json" || fail "pipe and file results differ"
+"$E" --tasks "$WORK/tasks.h5" --limit 5 --seed 2 -o "$WORK/per-task.h5" "$WORK/model.h5" >/dev/null
+$PY -c "
+import h5py; f = h5py.File('$WORK/per-task.h5', 'r')
+assert f.attrs['symlearn_format'] == 'report' and f['loss'].shape == (5,) and f['task'].shape == (5,)
+" || fail "per-task output"
+
+# Every model kind trains and evaluates; the thread count changes nothing.
+for kind in msr-kron maml-fc maml-lc maml-conv; do
+  expect_ok "$M" --model "$kind" $TRAIN --steps 6 --threads 1 "$WORK/tasks.h5" -o "$WORK/$kind-1.h5"
+  expect_ok "$M" --model "$kind" $TRAIN --steps 6 --threads 2 "$WORK/tasks.h5" -o "$WORK/$kind-2.h5"
+  cmp -s "$WORK/$kind-1.h5" "$WORK/$kind-2.h5" || fail "$kind: --threads 1 and 2 differ"
+  "$E" --tasks "$WORK/tasks.h5" "$WORK/$kind-1.h5" | grep -q "^$kind on" || fail "eval $kind"
+done
+
+# Resume: 10 steps, then 10 more from the checkpoint = 20 uninterrupted steps.
+expect_ok "$M" --model msr-fc $TRAIN --steps 10 "$WORK/tasks.h5" -o "$WORK/half.h5"
+expect_ok "$M" --resume "$WORK/half.h5" --steps 20 --quiet "$WORK/tasks.h5" -o "$WORK/resumed.h5"
+"$E" --tasks "$WORK/tasks.h5" --json "$WORK/resumed.h5" >"$WORK/resumed.json"
+cmp -s "$WORK/file.json" "$WORK/resumed.json" || fail "resumed run ends with a different model"
+h5dump -d /params/U "$WORK/model.h5" | tail -n +2 >"$WORK/u1.txt"
+h5dump -d /params/U "$WORK/resumed.h5" | tail -n +2 >"$WORK/u2.txt"
+cmp -s "$WORK/u1.txt" "$WORK/u2.txt" || fail "resumed U differs"
+
+# Interrupted by a signal: a checkpoint is written; resuming from it finishes the same model.
+"$M" --model msr-fc $TRAIN --steps 100000 --checkpoint-every 0 "$WORK/tasks.h5" -o "$WORK/int.h5" 2>"$WORK/int.err" &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 130 ] || fail "interrupted meta-train exit status $rc, expected 130: $(cat "$WORK/int.err")"
+grep -q "checkpoint written to $WORK/int.h5.ckpt" "$WORK/int.err" || fail "no checkpoint message: $(cat "$WORK/int.err")"
+[ ! -e "$WORK/int.h5" ] || fail "an interrupted run wrote its output"
+no_temp_files "$WORK"
+expect_ok "$M" --resume "$WORK/int.h5.ckpt" --steps 20 --quiet "$WORK/tasks.h5" -o "$WORK/int20.h5"
+
+# Bad inputs: exit 2 and one line.
+echo "precious" >"$WORK/keep.h5"
+expect_error 2 "eval: .*tasks.h5: is a tasks file, expected a model file" "$E" --tasks "$WORK/tasks.h5" "$WORK/tasks.h5"
+expect_error 2 "meta-train: .*model.h5: is a model file, expected a tasks file" "$M" "$WORK/model.h5" -o "$WORK/keep.h5"
+"$G" locally-connected --tasks 20 --samples 8 --input-dim 14 --quiet -o "$WORK/other.h5"
+expect_error 2 "eval: .*model.h5: the msr-fc model maps 10 -> 8 but .*other.h5 /test holds 14 -> 12 tasks" \
+  "$E" --tasks "$WORK/other.h5" "$WORK/model.h5"
+expect_error 2 "meta-train: .*other.h5: is not the dataset" "$M" --resume "$WORK/model.h5" "$WORK/other.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: unknown model 'msr-xx'" "$M" --model msr-xx "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: --support 5 + --query 6 exceeds the 8 examples" "$M" $TRAIN --support 5 "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: --inner-lr-mode must be" "$M" --inner-lr-mode sometimes "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: .*nothing.h5: No such file" "$M" "$WORK/nothing.h5" -o "$WORK/keep.h5"
+printf 'not hdf5' | expect_error 2 "eval: <stdin>: not an HDF5 file" "$E" --tasks "$WORK/tasks.h5" -
+head -c 3000 "$WORK/model.h5" >"$WORK/cut.h5"
+expect_error 2 "eval: .*cut.h5" "$E" --tasks "$WORK/tasks.h5" "$WORK/cut.h5"
+[ "$(cat "$WORK/keep.h5")" = "precious" ] || fail "a failed run changed the existing output"
+
+# A diverging run stops with a clear message and keeps the last good checkpoint.
+set +e
+"$M" --model maml-fc $TRAIN --steps 200 --outer-opt sgd --outer-lr 1e200 --checkpoint-every 1 \
+  "$WORK/tasks.h5" -o "$WORK/div.h5" 2>"$WORK/div.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "diverging run: exit status $rc"
+grep -q "meta-train: the meta-training loss became .* at step" "$WORK/div.err" || fail "divergence message: $(cat "$WORK/div.err")"
+[ ! -e "$WORK/div.h5" ] || fail "a diverged run wrote its output"
+grep -q "the last good checkpoint (step [0-9]*) is $WORK/div.h5.ckpt" "$WORK/div.err" || fail "no checkpoint named: $(cat "$WORK/div.err")"
+"$E" --tasks "$WORK/tasks.h5" "$WORK/div.h5.ckpt" | grep -q "^maml-fc on" || fail "the kept checkpoint is not usable"
+echo ok

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench sanitize clean
+.PHONY: all deps build test demo bench repro-msr sanitize clean
 
 all: build
 
@@ -26,6 +26,10 @@ demo: build
 # Throughput and memory of the main jobs; not part of `make test`.
 bench: build
 	@BIN=$(BUILD)/bin BENCH=$(BUILD)/bench sh tests/bench/run.sh
+
+# The MSR paper's synthetic experiment (minutes; STEPS=10000 for the long budget).
+repro-msr: build
+	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),1000) sh tests/repro/msr_synthetic.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   app.add_option("--inner-lr-mode", s.lr_mode, "fixed | layer (one learned per layer) | param (one per weight)")
       ->capture_default_str();
   app.add_flag("--first-order", s.train.inner.first_order, "First-order MAML: drop the second-order term");
+  app.add_option("--engine", s.train.engine,
+                 "auto: a fused hand-derived kernel for msr-fc with 1 inner step, autodiff otherwise; "
+                 "autodiff: always the general path")
+      ->capture_default_str();
   app.add_option("--val-tasks", s.train.val_tasks, "Training tasks held out for validation (the last ones)")
       ->capture_default_str();
   app.add_option("--val-every", s.train.val_every, "Validate every N outer steps")->capture_default_str();

@@ -22,6 +22,10 @@ std::atomic<std::uint64_t> g_next_order{0};
 // Per thread: the tasks of a meta-batch build their graphs on parallel threads.
 thread_local bool g_grad_enabled = true;
 
+// During a grad() sweep on this thread: the nodes from which a requested x is
+// reachable. Null outside a sweep.
+thread_local const std::unordered_set<const Node*>* g_needed = nullptr;
+
 std::shared_ptr<Node> new_node(Mat value, const char* op, bool requires_grad) {
   auto node = std::make_shared<Node>();
   node->value = std::move(value);
@@ -102,6 +106,10 @@ Var make_op(Mat value, const char* op, std::vector<Var> inputs, BackwardFn backw
   return Var(std::move(node));
 }
 
+bool needs_grad(const Var& v) {
+  return v.requires_grad() && (g_needed == nullptr || g_needed->count(v.node().get()) > 0);
+}
+
 std::string shape_str(Index rows, Index cols) {
   return "[" + std::to_string(rows) + "," + std::to_string(cols) + "]";
 }
@@ -155,6 +163,21 @@ std::vector<Var> grad(const Var& y, const std::vector<Var>& xs, bool create_grap
   std::unordered_set<const Node*> wanted;
   for (const Var& x : xs) wanted.insert(x.node().get());
 
+  // Prune: only nodes from which some x is reachable need a gradient. In
+  // creation order every input comes before its node, so one pass decides.
+  std::unordered_set<const Node*> needed;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    const Node* n = it->get();
+    bool need = wanted.count(n) > 0;
+    for (const Var& in : n->inputs) need = need || needed.count(in.node().get()) > 0;
+    if (need) needed.insert(n);
+  }
+  struct Scope {
+    const std::unordered_set<const Node*>* saved;
+    explicit Scope(const std::unordered_set<const Node*>* set) : saved(g_needed) { g_needed = set; }
+    ~Scope() { g_needed = saved; }
+  } scope(&needed);
+
   // Without create_graph the rules run on constants and record nothing.
   std::optional<NoGradGuard> no_grad;
   if (!create_graph) no_grad.emplace();
@@ -164,7 +187,8 @@ std::vector<Var> grad(const Var& y, const std::vector<Var>& xs, bool create_grap
 
   for (const std::shared_ptr<Node>& node : nodes) {
     auto it = grads.find(node.get());
-    if (it == grads.end() || !node->backward) continue;  // no gradient flows here, or a leaf
+    if (it == grads.end() || !node->backward || needed.count(node.get()) == 0)
+      continue;  // no gradient flows here, a leaf, or nothing requested lies below
     const Var g = it->second;
     if (wanted.count(node.get()) == 0) grads.erase(it);  // free intermediate gradients early
 
@@ -176,7 +200,7 @@ std::vector<Var> grad(const Var& y, const std::vector<Var>& xs, bool create_grap
     for (std::size_t i = 0; i < in_grads.size(); ++i) {
       const Var& in = node->inputs[i];
       const Var& gi = in_grads[i];
-      if (!in.requires_grad() || !gi.defined()) continue;
+      if (!gi.defined() || needed.count(in.node().get()) == 0) continue;
       if (gi.rows() != in.rows() || gi.cols() != in.cols()) {
         throw std::logic_error(std::string("grad: backward of ") + node->op + " returned " +
                                detail::shape_str(gi.value()) + " for an input of shape " +

@@ -18,6 +18,12 @@ namespace symlearn::ad::detail {
 // `inputs` to release long chains without recursion.
 Var make_op(Mat value, const char* op, std::vector<Var> inputs, BackwardFn backward);
 
+// Whether a backward rule should compute the gradient of input v: v requires
+// grad and, during a grad() sweep, some requested x is reachable from v.
+// Rules ask this instead of requires_grad() so that a sweep computes only
+// what leads to the requested xs (MAML's inner step wants d/dv, not d/dU).
+bool needs_grad(const Var& v);
+
 // "[rows,cols]", for error messages.
 std::string shape_str(Index rows, Index cols);
 std::string shape_str(const Mat& m);

@@ -16,6 +16,7 @@
 namespace symlearn::ad {
 
 using detail::make_op;
+using detail::needs_grad;
 using detail::shape_str;
 
 namespace {
@@ -134,8 +135,8 @@ Var matmul_t(const Var& a, const Var& b, bool ta, bool tb) {
   // back in the stored orientation of A and B.
   return make_op(std::move(out), "matmul", {a, b}, [a, b, ta, tb](const Var&, const Var& g) {
     Grads result(2);
-    if (a.requires_grad()) result[0] = ta ? matmul_t(b, g, tb, true) : matmul_t(g, b, false, !tb);
-    if (b.requires_grad()) result[1] = tb ? matmul_t(g, a, true, ta) : matmul_t(a, g, !ta, false);
+    if (needs_grad(a)) result[0] = ta ? matmul_t(b, g, tb, true) : matmul_t(g, b, false, !tb);
+    if (needs_grad(b)) result[1] = tb ? matmul_t(g, a, true, ta) : matmul_t(a, g, !ta, false);
     return result;
   });
 }
@@ -153,8 +154,8 @@ Var kron_grad_left(const Var& g, const Var& b, Index m, Index n) {
   // Bilinear in (G, B); upstream H is m x n.
   return make_op(std::move(out), "kron_grad_left", {g, b}, [g, b](const Var&, const Var& h) {
     Grads result(2);
-    if (g.requires_grad()) result[0] = kron(h, b);
-    if (b.requires_grad()) result[1] = kron_grad_right(g, h, b.rows(), b.cols());
+    if (needs_grad(g)) result[0] = kron(h, b);
+    if (needs_grad(b)) result[1] = kron_grad_right(g, h, b.rows(), b.cols());
     return result;
   });
 }
@@ -170,8 +171,8 @@ Var kron_grad_right(const Var& g, const Var& a, Index p, Index q) {
   // Bilinear in (G, A); upstream H is p x q.
   return make_op(std::move(out), "kron_grad_right", {g, a}, [g, a](const Var&, const Var& h) {
     Grads result(2);
-    if (g.requires_grad()) result[0] = kron(a, h);
-    if (a.requires_grad()) result[1] = kron_grad_left(g, h, a.rows(), a.cols());
+    if (needs_grad(g)) result[0] = kron(a, h);
+    if (needs_grad(a)) result[1] = kron_grad_left(g, h, a.rows(), a.cols());
     return result;
   });
 }
@@ -191,8 +192,8 @@ Var kron(const Var& a, const Var& b) {
   }
   return make_op(std::move(out), "kron", {a, b}, [a, b](const Var&, const Var& g) {
     Grads result(2);
-    if (a.requires_grad()) result[0] = detail::kron_grad_left(g, b, a.rows(), a.cols());
-    if (b.requires_grad()) result[1] = detail::kron_grad_right(g, a, b.rows(), b.cols());
+    if (needs_grad(a)) result[0] = detail::kron_grad_left(g, b, a.rows(), a.cols());
+    if (needs_grad(b)) result[1] = detail::kron_grad_right(g, a, b.rows(), b.cols());
     return result;
   });
 }
@@ -208,7 +209,7 @@ Var add(const Var& a, const Var& b) {
 Var sub(const Var& a, const Var& b) {
   require_same_shape("sub", a, b);
   return make_op(a.value() - b.value(), "sub", {a, b}, [b](const Var&, const Var& g) {
-    return Grads{g, b.requires_grad() ? neg(g) : Var()};
+    return Grads{g, needs_grad(b) ? neg(g) : Var()};
   });
 }
 
@@ -217,8 +218,8 @@ Var mul(const Var& a, const Var& b) {
   return make_op(a.value().cwiseProduct(b.value()), "mul", {a, b},
                  [a, b](const Var&, const Var& g) {
                    Grads result(2);
-                   if (a.requires_grad()) result[0] = mul(g, b);
-                   if (b.requires_grad()) result[1] = mul(g, a);
+                   if (needs_grad(a)) result[0] = mul(g, b);
+                   if (needs_grad(b)) result[1] = mul(g, a);
                    return result;
                  });
 }
@@ -228,8 +229,8 @@ Var div(const Var& a, const Var& b) {
   return make_op(a.value().cwiseQuotient(b.value()), "div", {a, b},
                  [a, b](const Var& out, const Var& g) {
                    Grads result(2);
-                   if (a.requires_grad()) result[0] = div(g, b);
-                   if (b.requires_grad()) result[1] = neg(div(mul(g, out), b));  // -g a / b^2
+                   if (needs_grad(a)) result[0] = div(g, b);
+                   if (needs_grad(b)) result[1] = neg(div(mul(g, out), b));  // -g a / b^2
                    return result;
                  });
 }
@@ -347,7 +348,7 @@ Var add_row(const Var& a, const Var& row) {
   if (row.rows() != 1 || row.cols() != a.cols()) shape_error("add_row", a.value(), row.value());
   Mat out = a.value().rowwise() + row.value().row(0);
   return make_op(std::move(out), "add_row", {a, row}, [row](const Var&, const Var& g) {
-    return Grads{g, row.requires_grad() ? col_sums(g) : Var()};
+    return Grads{g, needs_grad(row) ? col_sums(g) : Var()};
   });
 }
 

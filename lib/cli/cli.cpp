@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ int resolve_threads(int requested) {
 
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
              const std::function<void()>& body) {
+  // The autodiff allocates and frees many 40-120 kB matrices per task; with
+  // glibc's defaults the heap top is trimmed and refaulted over and over
+  // (a tenth of meta-train's time went to page faults). Keep freed memory.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

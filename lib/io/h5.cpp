@@ -6,6 +6,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,6 +140,15 @@ std::string parent_of(const std::string& path) {
   return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Whether a character device path is a terminal (e.g. -o /dev/tty).
+bool is_terminal(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return false;
+  const bool tty = isatty(fd);
+  close(fd);
+  return tty;
+}
+
 bool has_hdf5_signature(const std::vector<char>& bytes) {
   static const char sig[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
   // The superblock sits at 0, 512, 1024, 2048, ... (after a user block).
@@ -169,9 +179,17 @@ Reader::Reader(const std::string& path, const std::string& format) {
     name_ = "<stdin>";
     if (isatty(STDIN_FILENO))
       throw InputError("<stdin>: is a terminal; pipe an HDF5 file in or give a path");
+    // Straight from file descriptor 0 (what isatty checked), unbuffered.
     char buf[1 << 16];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) image_.insert(image_.end(), buf, buf + n);
+    for (;;) {
+      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw InputError(std::string("<stdin>: cannot read: ") + std::strerror(errno));
+      }
+      image_.insert(image_.end(), buf, buf + n);
+    }
     if (image_.empty()) throw InputError("<stdin>: is empty (expected an HDF5 file)");
     if (!has_hdf5_signature(image_)) throw InputError("<stdin>: not an HDF5 file");
     file_ = H5LTopen_file_image(image_.data(), image_.size(),
@@ -391,18 +409,19 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
                const nlohmann::json& config)
     : target_(target) {
   silence_hdf5();
-  if (is_stdio(target)) {
-    name_ = "<stdout>";
-    if (isatty(STDOUT_FILENO))
-      throw InputError("<stdout>: is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
-    to_stdout_ = true;
+  struct stat st {};
+  const bool exists = !is_stdio(target) && stat(target.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
+  if (is_stdio(target) || (exists && !S_ISREG(st.st_mode))) {
+    name_ = is_stdio(target) ? "<stdout>" : target;
+    const bool tty = is_stdio(target) ? isatty(STDOUT_FILENO) : S_ISCHR(st.st_mode) && is_terminal(target);
+    if (tty) throw InputError(name_ + ": is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+    in_memory_ = true;
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
     H5Pset_fapl_core(fapl.get(), 1 << 20, 0);  // in memory, no backing file
-    file_ = H5Fcreate("symlearn-stdout.h5", H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), fapl.get());
+    file_ = H5Fcreate("symlearn-image.h5", H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), fapl.get());
   } else {
     name_ = target;
-    struct stat st {};
-    if (stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
     const std::size_t slash = target.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
     const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
@@ -571,7 +590,7 @@ void Writer::attr(const std::string& object, const std::string& name, double val
 std::uint64_t Writer::commit() {
   if (file_ < 0) throw std::logic_error("Writer::commit called twice");
   if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw RunError(with_detail(name_ + ": cannot flush"));
-  if (to_stdout_) {
+  if (in_memory_) {
     const ssize_t size = H5Fget_file_image(file_, nullptr, 0);
     if (size < 0) throw RunError(with_detail(name_ + ": cannot build the file image"));
     std::vector<char> image(static_cast<std::size_t>(size));
@@ -579,8 +598,11 @@ std::uint64_t Writer::commit() {
       throw RunError(with_detail(name_ + ": cannot build the file image"));
     H5Fclose(file_);
     file_ = -1;
-    if (std::fwrite(image.data(), 1, image.size(), stdout) != image.size() || std::fflush(stdout) != 0)
-      throw RunError(std::string("<stdout>: write failed: ") + std::strerror(errno));
+    std::FILE* out = is_stdio(target_) ? stdout : std::fopen(target_.c_str(), "wb");
+    if (!out) throw RunError(name_ + ": cannot open for writing: " + std::strerror(errno));
+    const bool ok = std::fwrite(image.data(), 1, image.size(), out) == image.size() && std::fflush(out) == 0;
+    if (out != stdout) std::fclose(out);
+    if (!ok) throw RunError(name_ + ": write failed: " + std::strerror(errno));
     return image.size();
   }
   const herr_t closed = H5Fclose(file_);

@@ -6,7 +6,9 @@
 //   on commit(). Binary is never written to a terminal.
 // - Output goes to a temporary file beside the target, renamed on commit();
 //   on failure, destruction or SIGINT/SIGTERM the temporary file is removed
-//   and an existing target is left untouched.
+//   and an existing target is left untouched. A target that exists but is not
+//   a regular file (/dev/null, a FIFO) is written in place like stdout: a
+//   rename would replace the device itself.
 // - HDF5's own error stack is never printed: failures become InputError
 //   (bad input, exit 2) or RunError (exit 1) with one line naming the file.
 //
@@ -125,7 +127,7 @@ class Writer {
   std::string name_;
   std::string target_;
   std::string temp_;
-  bool to_stdout_ = false;
+  bool in_memory_ = false;  // built in memory, written to stdout or a device on commit
   long long file_ = -1;
 };
 

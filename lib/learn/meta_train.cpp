@@ -1,5 +1,6 @@
 #include "learn/meta_train.hpp"
 
+#include "learn/msr_fused.hpp"
 #include "util/error.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
@@ -18,7 +19,7 @@ nlohmann::json MetaTrainOptions::to_json() const {
   return {{"steps", steps},         {"meta_batch", meta_batch}, {"support", support},
           {"query", query},         {"outer_lr", outer_lr},     {"outer_opt", outer_opt},
           {"inner_steps", inner.steps}, {"first_order", inner.first_order}, {"val_tasks", val_tasks},
-          {"val_every", val_every}, {"seed", seed}};
+          {"val_every", val_every}, {"seed", seed}, {"engine", engine}};
 }
 
 MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
@@ -35,6 +36,7 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
     o.val_tasks = j.at("val_tasks").get<long>();
     o.val_every = j.at("val_every").get<long>();
     o.seed = j.at("seed").get<std::uint64_t>();
+    o.engine = j.value("engine", std::string("auto"));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training record is incomplete: ") + e.what());
   }
@@ -54,6 +56,7 @@ void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
   if (inner.steps < 0) bad("--inner-steps must be >= 0");
   if (val_tasks < 0) bad("--val-tasks must be >= 0");
   if (val_every < 1) bad("--val-every must be at least 1");
+  if (engine != "auto" && engine != "autodiff") bad("--engine must be auto or autodiff");
   if (train.tasks - val_tasks < meta_batch)
     bad("/train has " + std::to_string(train.tasks) + " tasks: too few for --val-tasks " + std::to_string(val_tasks) +
         " plus a meta-batch of " + std::to_string(meta_batch));
@@ -97,10 +100,44 @@ double validation_loss(const models::MetaModel& model, const MetaTrainOptions& o
   return sum / static_cast<double>(losses.size());
 }
 
+namespace {
+// One meta-batch through the general autodiff, averaged in task order so the
+// sum is the same for any thread count.
+BatchResult autodiff_step(const models::MetaModel& model, const MetaTrainOptions& opt,
+                          const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
+  std::vector<EpisodeResult> results(plan.tasks.size());
+  parallel_for(static_cast<long>(plan.tasks.size()), threads, [&](long i) {
+    const tasks::Episode e = tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query);
+    results[i] = run_episode(model, opt.inner, e, true);
+  });
+  BatchResult r;
+  r.mean_grads = results[0].grads;
+  r.mean_loss = results[0].query_loss;
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    r.mean_loss += results[i].query_loss;
+    for (std::size_t k = 0; k < r.mean_grads.size(); ++k) r.mean_grads[k] += results[i].grads[k];
+  }
+  const double inv = 1.0 / static_cast<double>(results.size());
+  r.mean_loss *= inv;
+  for (auto& g : r.mean_grads) g *= inv;
+  return r;
+}
+
+BatchResult fused_step(const models::MetaModel& model, const MetaTrainOptions& opt,
+                       const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
+  std::vector<tasks::Episode> episodes(plan.tasks.size());
+  parallel_for(static_cast<long>(plan.tasks.size()), threads, [&](long i) {
+    episodes[i] = tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query);
+  });
+  return msr_fused_batch(model, opt.inner, episodes, threads);
+}
+}  // namespace
+
 TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int threads, const TrainHooks& hooks) {
   const MetaTrainOptions& opt = st.options;
   opt.validate(train);
   const long trainable = train.tasks - opt.val_tasks;
+  const bool fused = opt.engine == "auto" && fused_supported(st.model, opt.inner);
   double last_val = st.log.val_loss.empty() ? std::numeric_limits<double>::quiet_NaN() : st.log.val_loss.back();
   std::vector<ad::Mat*> targets;
   for (auto& p : st.model.params) targets.push_back(&p.value);
@@ -108,26 +145,12 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
   while (st.step < opt.steps) {
     if (hooks.stop && hooks.stop->load()) return TrainStatus::interrupted;
     const BatchPlan plan = plan_batch(opt, trainable, train.samples, st.step);
-    std::vector<EpisodeResult> results(plan.tasks.size());
-    parallel_for(static_cast<long>(plan.tasks.size()), threads, [&](long i) {
-      const tasks::Episode e = tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query);
-      results[i] = run_episode(st.model, opt.inner, e, true);
-    });
-    // Average in task order, so the sum is the same for any thread count.
-    double loss = 0;
-    std::vector<ad::Mat> grads = results[0].grads;
-    loss += results[0].query_loss;
-    for (std::size_t i = 1; i < results.size(); ++i) {
-      loss += results[i].query_loss;
-      for (std::size_t k = 0; k < grads.size(); ++k) grads[k] += results[i].grads[k];
-    }
-    const double inv = 1.0 / static_cast<double>(results.size());
-    loss *= inv;
+    const BatchResult batch = fused ? fused_step(st.model, opt, train, plan, threads)
+                                    : autodiff_step(st.model, opt, train, plan, threads);
+    const double loss = batch.mean_loss;
+    const std::vector<ad::Mat>& grads = batch.mean_grads;
     bool finite = std::isfinite(loss);
-    for (auto& g : grads) {
-      g *= inv;
-      finite = finite && g.allFinite();
-    }
+    for (const auto& g : grads) finite = finite && g.allFinite();
     if (!finite)
       throw RunError("the meta-training loss became " + std::string(std::isnan(loss) ? "NaN" : "non-finite") +
                      " at step " + std::to_string(st.step + 1) + " (try a smaller --outer-lr or --inner-lr)");

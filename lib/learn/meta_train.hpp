@@ -30,6 +30,9 @@ struct MetaTrainOptions {
   long val_tasks = 200;  // the last tasks of /train, never trained on
   long val_every = 100;
   std::uint64_t seed = 0;
+  // "auto": the fused msr-fc kernel where it applies (msr_fused.hpp), else
+  // autodiff; "autodiff": always the general autodiff path.
+  std::string engine = "auto";
 
   nlohmann::json to_json() const;
   static MetaTrainOptions from_json(const nlohmann::json& j);

@@ -104,6 +104,7 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
   hooks.stop = &g_stop;
 
   TrainStatus status;
+  const auto train_start = std::chrono::steady_clock::now();
   try {
     status = meta_train(st, train, o.threads, hooks);
   } catch (const RunError& e) {
@@ -114,6 +115,7 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
     throw RunError(e.what() + kept);
   }
   bar.finish();
+  const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (status == TrainStatus::interrupted) {
@@ -140,14 +142,17 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
                             {"val_loss", st.log.val_loss.empty() ? nlohmann::json(nullptr)
                                                                  : nlohmann::json(st.log.val_loss.back())},
                             {"seconds", secs},
-                            {"steps_per_second", secs > 0 ? steps_run / secs : 0.0},
+                            {"train_seconds", train_secs},
+                            // Outer steps per second of the training loop (validation included,
+                            // loading and writing files not).
+                            {"steps_per_second", train_secs > 0 ? steps_run / train_secs : 0.0},
                             {"threads", o.threads},
                             {"peak_rss_mib", cli::peak_rss_mib()},
                             {"output", o.output}};
   if (!o.quiet) {
     char line[256];
     std::snprintf(line, sizeof line, "meta-train: %s, %ld steps (%.1f steps/s), final train loss %s, val loss %s",
-                  st.model.arch.kind.c_str(), st.step, secs > 0 ? steps_run / secs : 0.0,
+                  st.model.arch.kind.c_str(), st.step, train_secs > 0 ? steps_run / train_secs : 0.0,
                   fmt(summary["train_loss"].get<double>()).c_str(),
                   st.log.val_loss.empty() ? "-" : fmt(st.log.val_loss.back()).c_str());
     std::cerr << line << std::endl;

@@ -40,55 +40,65 @@ long blas_threshold() { return g_blas_threshold.load(std::memory_order_relaxed);
 
 void set_blas_threshold(long flops) { g_blas_threshold.store(flops, std::memory_order_relaxed); }
 
-Eigen::MatrixXd gemm(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, bool transpose_a,
-                     bool transpose_b) {
+Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a, bool transpose_b) {
+  Eigen::MatrixXd c(transpose_a ? a.cols() : a.rows(), transpose_b ? b.rows() : b.cols());
+  gemm_into(c, a, b, transpose_a, transpose_b);
+  return c;
+}
+
+void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
+               bool transpose_b, double alpha, double beta) {
   const Eigen::Index m = transpose_a ? a.cols() : a.rows();
   const Eigen::Index k = transpose_a ? a.rows() : a.cols();
   const Eigen::Index kb = transpose_b ? b.cols() : b.rows();
   const Eigen::Index n = transpose_b ? b.rows() : b.cols();
-  if (k != kb) {
-    throw std::invalid_argument("gemm: shapes " + shape(m, k) + " and " + shape(kb, n) +
-                                " do not fit");
+  if (k != kb || c.rows() != m || c.cols() != n) {
+    throw std::invalid_argument("gemm: shapes " + shape(m, k) + " and " + shape(kb, n) + " do not fit" +
+                                (k == kb ? " the result " + shape(c.rows(), c.cols()) : std::string()));
   }
-
-  Eigen::MatrixXd c(m, n);
-  if (m == 0 || n == 0) return c;
-  if (k == 0) {  // an empty inner dimension: the product is all zeros
-    c.setZero();
-    return c;
-  }
+  if (m == 0 || n == 0) return;
+  if (beta == 0.0) c.setZero();  // (BLAS below always accumulates)
+  else if (beta != 1.0) c *= beta;
+  if (k == 0 || alpha == 0.0) return;  // an empty inner dimension adds nothing
 
   // In double so that huge sizes cannot overflow the count.
   const double flops = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const long threshold = blas_threshold();
   // A result with one row or one column is a matrix-vector product: Eigen
   // runs a GEMV kernel there, OpenBLAS's dgemm does not, and Eigen measured
-  // 1.5-4x faster at every size (README.md). Threshold 0 still forces BLAS.
-  const bool vector_product = m == 1 || n == 1;
-  const bool wanted =
-      threshold == 0 || (!vector_product && flops >= static_cast<double>(threshold));
+  // 1.5-4x faster at every size (README.md). Likewise an outer product or a
+  // very thin inner dimension (k < 8) with a small result, where dgemm spends
+  // its time packing (meta-train's profile: [68x1]x[1x70] products). Threshold
+  // 0 still forces BLAS.
+  const bool eigen_shape = m == 1 || n == 1 || (k < 8 && m * n <= 16384);
+  const bool wanted = threshold == 0 || (!eigen_shape && flops >= static_cast<double>(threshold));
   const bool use_blas = wanted && fits_blas_int(m) && fits_blas_int(n) && fits_blas_int(k) &&
-                        fits_blas_int(a.rows()) && fits_blas_int(b.rows());
+                        fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
+                        fits_blas_int(c.outerStride());
   if (use_blas) {
     configure_blas_threads();
-    // Eigen's default storage is column-major; lda/ldb are the stored row counts.
-    cblas_dgemm(CblasColMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), 1.0, a.data(), static_cast<int>(a.rows()), b.data(),
-                static_cast<int>(b.rows()), 0.0, c.data(), static_cast<int>(m));
-    return c;
+    // Column-major storage; the leading dimensions are the outer strides.
+    cblas_dgemm(CblasColMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(),
+                static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), 1.0, c.data(),
+                static_cast<int>(c.outerStride()));
+    return;
   }
-
-  if (!transpose_a && !transpose_b) {
-    c.noalias() = a * b;
-  } else if (transpose_a && !transpose_b) {
-    c.noalias() = a.transpose() * b;
-  } else if (!transpose_a && transpose_b) {
-    c.noalias() = a * b.transpose();
-  } else {
-    c.noalias() = a.transpose() * b.transpose();
+  if (k < 8) {
+    // Thin inner dimension: k vectorised column updates per result column
+    // (Eigen's lazy product is coefficient-wise here, measured 10x slower).
+    for (Eigen::Index j = 0; j < n; ++j)
+      for (Eigen::Index p = 0; p < k; ++p) {
+        const double coeff = alpha * (transpose_b ? b(j, p) : b(p, j));
+        if (transpose_a) c.col(j) += coeff * a.row(p).transpose();
+        else c.col(j) += coeff * a.col(p);
+      }
+    return;
   }
-  return c;
+  if (!transpose_a && !transpose_b) c.noalias() += alpha * a * b;
+  else if (transpose_a && !transpose_b) c.noalias() += alpha * a.transpose() * b;
+  else if (!transpose_a && transpose_b) c.noalias() += alpha * a * b.transpose();
+  else c.noalias() += alpha * a.transpose() * b.transpose();
 }
 
 }  // namespace symlearn::linalg

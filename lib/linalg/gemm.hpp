@@ -1,5 +1,6 @@
 // Dense matrix product with the kernel chosen by size: Eigen's own kernel for
-// small products (no call overhead), OpenBLAS above a measured threshold.
+// small products and for matrix-vector, outer and thin (inner dimension < 8)
+// products, OpenBLAS for the rest above a measured threshold.
 // The measurements behind the threshold are in lib/linalg/README.md.
 #pragma once
 
@@ -7,9 +8,15 @@
 
 namespace symlearn::linalg {
 
-// C = op(A) * op(B), op = transpose where the flag is set.
-Eigen::MatrixXd gemm(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
-                     bool transpose_a = false, bool transpose_b = false);
+// C = op(A) * op(B), op = transpose where the flag is set. Any column-major
+// matrix or map (e.g. a column viewed as a matrix) binds without a copy.
+using ConstRef = Eigen::Ref<const Eigen::MatrixXd>;
+Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a = false, bool transpose_b = false);
+
+// C = alpha * op(A) * op(B) + beta * C into an existing matrix or map (no
+// temporary): for accumulating and for writing into a column viewed as a matrix.
+void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
+               bool transpose_b, double alpha = 1.0, double beta = 0.0);
 
 // Products with m*n*k at or above this many multiply-adds go to OpenBLAS.
 long blas_threshold();

@@ -4,6 +4,18 @@
 
 namespace symlearn::tasks {
 
+namespace {
+// Row-major [T,N,dim] (as stored) -> per task, N x dim column-major.
+std::vector<double> to_task_columns(const std::vector<double>& rows, long tasks, int samples, int dim) {
+  std::vector<double> out(rows.size());
+  const long block = static_cast<long>(samples) * dim;
+  for (long t = 0; t < tasks; ++t)
+    Eigen::Map<Eigen::MatrixXd>(out.data() + t * block, samples, dim) =
+        Eigen::Map<const RowMat>(rows.data() + t * block, samples, dim);
+  return out;
+}
+}  // namespace
+
 RegressionSplit load_regression(const io::Reader& file, const std::string& split) {
   if (!file.has(split)) throw InputError(file.name() + ": has no " + split + " split");
   RegressionSplit d;
@@ -20,8 +32,8 @@ RegressionSplit load_regression(const io::Reader& file, const std::string& split
   d.samples = static_cast<int>(xs[1]);
   d.input_dim = static_cast<int>(xs[2]);
   d.output_dim = static_cast<int>(ys[2]);
-  d.x = file.read(split + "/x").data;
-  d.y = file.read(split + "/y").data;
+  d.x = to_task_columns(file.read(split + "/x").data, d.tasks, d.samples, d.input_dim);
+  d.y = to_task_columns(file.read(split + "/y").data, d.tasks, d.samples, d.output_dim);
   return d;
 }
 
@@ -33,14 +45,15 @@ Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>
   e.ys.resize(support, data.output_dim);
   e.xq.resize(query, data.input_dim);
   e.yq.resize(query, data.output_dim);
-  for (int i = 0; i < support; ++i) {
-    e.xs.row(i) = x.row(rows[i]);
-    e.ys.row(i) = y.row(rows[i]);
-  }
-  for (int i = 0; i < query; ++i) {
-    e.xq.row(i) = x.row(rows[support + i]);
-    e.yq.row(i) = y.row(rows[support + i]);
-  }
+  // Column by column: sequential writes, reads within one short column.
+  auto gather = [&](const auto& src, Eigen::MatrixXd& dst, int first, int count) {
+    for (Eigen::Index j = 0; j < src.cols(); ++j)
+      for (int i = 0; i < count; ++i) dst(i, j) = src(rows[first + i], j);
+  };
+  gather(x, e.xs, 0, support);
+  gather(y, e.ys, 0, support);
+  gather(x, e.xq, support, query);
+  gather(y, e.yq, support, query);
   return e;
 }
 

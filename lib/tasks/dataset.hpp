@@ -17,12 +17,14 @@ struct RegressionSplit {
   std::string name;  // "/train", ...
   long tasks = 0;
   int samples = 0, input_dim = 0, output_dim = 0;
-  std::vector<double> x, y;  // row-major [T,N,n], [T,N,m]
+  // Task after task, each task's N x dim matrix stored column-major, so that
+  // gathering an episode's rows reads and writes whole columns.
+  std::vector<double> x, y;
 
-  Eigen::Map<const RowMat> x_of(long t) const {
+  Eigen::Map<const Eigen::MatrixXd> x_of(long t) const {
     return {x.data() + t * samples * input_dim, samples, input_dim};
   }
-  Eigen::Map<const RowMat> y_of(long t) const {
+  Eigen::Map<const Eigen::MatrixXd> y_of(long t) const {
     return {y.data() + t * samples * output_dim, samples, output_dim};
   }
 };

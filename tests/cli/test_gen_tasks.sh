@@ -29,6 +29,17 @@ cmp -s "$WORK/a.h5" "$WORK/b.h5" || fail "stdout output differs from file output
 "$G" locally-connected $SMALL --seed 3 -o - >"$WORK/c.h5"
 cmp -s "$WORK/a.h5" "$WORK/c.h5" || fail "-o - output differs from file output"
 
+# A target that is not a regular file is written in place, never replaced.
+expect_ok "$G" locally-connected $SMALL --seed 3 -o /dev/null
+[ -c /dev/null ] || fail "-o /dev/null replaced the device"
+mkfifo "$WORK/fifo"
+cat "$WORK/fifo" >"$WORK/from-fifo.h5" &
+expect_ok "$G" locally-connected $SMALL --seed 3 -o "$WORK/fifo"
+wait
+cmp -s "$WORK/a.h5" "$WORK/from-fifo.h5" || fail "output through a FIFO differs"
+[ -p "$WORK/fifo" ] || fail "the FIFO was replaced"
+rm "$WORK/fifo"
+
 # Same seed: bit-identical whatever the thread count; another seed differs.
 expect_ok "$G" locally-connected $SMALL --rank 2 --seed 9 --threads 1 -o "$WORK/t1.h5"
 expect_ok "$G" locally-connected $SMALL --rank 2 --seed 9 --threads 2 -o "$WORK/t2.h5"

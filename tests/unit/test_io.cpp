@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -178,7 +179,14 @@ TEST_CASE("io: '-' reads an HDF5 file from stdin through a file image") {
     w.write("/train/x", {1, 2, 2}, x);
     w.commit();
   }
-  REQUIRE(std::freopen(path.c_str(), "rb", stdin) != nullptr);
+  // Put a file on descriptor 0, as a shell redirection would.
+  auto redirect = [](const std::string& file) {
+    const int fd = open(file.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(dup2(fd, STDIN_FILENO) == STDIN_FILENO);
+    if (fd != STDIN_FILENO) close(fd);
+  };
+  redirect(path);
   {
     io::Reader r("-", "tasks");
     CHECK(r.name() == "<stdin>");
@@ -186,8 +194,8 @@ TEST_CASE("io: '-' reads an HDF5 file from stdin through a file image") {
     CHECK(r.read("/train/x", {1, 2, 2}).data[3] == 4);
   }
   std::ofstream(dir.file("junk")) << "junk";
-  REQUIRE(std::freopen(dir.file("junk").c_str(), "rb", stdin) != nullptr);
+  redirect(dir.file("junk"));
   CHECK(error_of([] { io::Reader r("-"); }) == "<stdin>: not an HDF5 file");
-  REQUIRE(std::freopen("/dev/null", "rb", stdin) != nullptr);
+  redirect("/dev/null");
   CHECK(error_of([] { io::Reader r("-"); }) == "<stdin>: is empty (expected an HDF5 file)");
 }

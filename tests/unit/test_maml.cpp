@@ -4,6 +4,7 @@
 #include "learn/adam.hpp"
 #include "learn/maml.hpp"
 #include "learn/meta_train.hpp"
+#include "learn/msr_fused.hpp"
 #include "models/meta_models.hpp"
 #include "tasks/locally_connected.hpp"
 
@@ -188,4 +189,45 @@ TEST_CASE("maml: training is identical for any thread count") {
   }
   CHECK(u[0] == u[1]);
   CHECK(u[0] == u[2]);
+}
+
+TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient") {
+  Rng rng(21);
+  for (auto mode : {models::LrMode::fixed, models::LrMode::layer, models::LrMode::param}) {
+    for (bool first_order : {false, true}) {
+      for (int support : {1, 3}) {
+        CAPTURE(static_cast<int>(mode));
+        CAPTURE(first_order);
+        CAPTURE(support);
+        const models::MetaModel model = make("msr-fc", 10, 3, mode, 4);
+        std::vector<tasks::Episode> eps;
+        for (int t = 0; t < 11; ++t) eps.push_back(conv_episode(rng, 10, 3, support, 5));
+        const learn::InnerLoop inner{1, first_order};
+        REQUIRE(learn::fused_supported(model, inner));
+        // The reference: the mean of the autodiff episodes.
+        double loss = 0;
+        std::vector<Mat> grads;
+        for (const auto& e : eps) {
+          const auto r = learn::run_episode(model, inner, e, true);
+          loss += r.query_loss / eps.size();
+          if (grads.empty()) grads.assign(r.grads.size(), Mat());
+          for (std::size_t i = 0; i < grads.size(); ++i)
+            grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
+        }
+        const auto fused = learn::msr_fused_batch(model, inner, eps, 1);
+        CHECK(fused.mean_loss == doctest::Approx(loss).epsilon(1e-12));
+        REQUIRE(fused.mean_grads.size() == grads.size());
+        for (std::size_t i = 0; i < grads.size(); ++i) {
+          CAPTURE(model.params[i].name);
+          CHECK((fused.mean_grads[i] - grads[i]).norm() <= 1e-10 * (1 + grads[i].norm()));
+        }
+        // Bit-identical whatever the thread count.
+        const auto threaded = learn::msr_fused_batch(model, inner, eps, 3);
+        CHECK(threaded.mean_loss == fused.mean_loss);
+        for (std::size_t i = 0; i < grads.size(); ++i) CHECK(threaded.mean_grads[i] == fused.mean_grads[i]);
+      }
+    }
+  }
+  CHECK_FALSE(learn::fused_supported(make("msr-fc", 10, 3, models::LrMode::layer), {2, false}));
+  CHECK_FALSE(learn::fused_supported(make("maml-conv", 10, 3, models::LrMode::layer), {1, false}));
 }

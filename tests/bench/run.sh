@@ -33,3 +33,28 @@ if [ -x "$BENCH/bench_gemm" ]; then
   echo "== matrix products: Eigen vs OpenBLAS (lib/linalg/README.md explains the choice)"
   "$BENCH/bench_gemm"
 fi
+
+echo
+echo "== meta-train msr-fc (MSR paper sizes: 70 -> 68, kernel 3, 32 tasks per step, 1 support + 19 query), $REPS runs"
+for rank in 1 5; do
+  "$BIN/gen-tasks" locally-connected --rank "$rank" --tasks 2000 --seed 0 --quiet -o "$OUT/rank$rank.h5"
+done
+for spec in "1 3" "5 15" "5 30"; do
+  set -- $spec
+  for threads in 1 2; do
+    : >"$OUT/runs"
+    for i in $(seq "$REPS"); do
+      "$BIN/meta-train" --model msr-fc --latent "$2" --steps "${BENCH_STEPS:-1000}" --val-every 100000 --threads "$threads" \
+        --seed "$i" --quiet --json "$OUT/rank$1.h5" -o /dev/null >"$OUT/s.json"
+      echo "$(field steps_per_second <"$OUT/s.json") $(field peak_rss_mib <"$OUT/s.json")" >>"$OUT/runs"
+    done
+    printf '  rank %s (k = %2s), --threads %s: median %.0f outer steps/s, peak RSS %.0f MiB\n' "$1" "$2" "$threads" \
+      "$(cut -d' ' -f1 "$OUT/runs" | median)" "$(cut -d' ' -f2 "$OUT/runs" | median)"
+  done
+done
+for threads in 1 2; do
+  "$BIN/meta-train" --model msr-fc --engine autodiff --steps 200 --val-every 100000 --threads "$threads" --quiet --json \
+    "$OUT/rank1.h5" -o /dev/null >"$OUT/s.json"
+  printf '  rank 1 through the general autodiff (--engine autodiff), --threads %s: %.0f outer steps/s\n' "$threads" \
+    "$(field steps_per_second <"$OUT/s.json")"
+done

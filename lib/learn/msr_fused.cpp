@@ -35,9 +35,9 @@ BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inn
   const bool second = !inner.first_order;
   const VectorXd w0 = U * v0;  // every task starts from W0 = unvec(U v0)
 
-  // Tasks are processed one at a time so that each task's mn-vectors stay in
-  // cache, in fixed chunks whose partial sums are added in chunk order: the
-  // result does not depend on the thread count.
+  // Tasks are processed in fixed chunks whose partial sums are added in chunk
+  // order, so the result does not depend on the thread count; a chunk is
+  // small enough for its mn x chunk matrices to stay in cache.
   constexpr long kChunk = 8;
   const long chunks = (B + kChunk - 1) / kChunk;
   std::vector<MatrixXd> dU_part(chunks, MatrixXd::Zero(mn, k));
@@ -45,29 +45,43 @@ BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inn
   MatrixXd G(k, B), H(k, B);
   std::vector<double> losses(B);
   parallel_for(chunks, threads, [&](long ch) {
-    MatrixXd qa(mn, 2), vz(k, 2);  // [vec(Gq_t), a_t] and [v'_t, -z_t]: dU += qa vz^T
-    Eigen::Map<MatrixXd> q(qa.col(0).data(), m, n), a(qa.col(1).data(), m, n);
-    VectorXd wp(mn), uz(mn);
-    for (long t = ch * kChunk; t < std::min(B, (ch + 1) * kChunk); ++t) {
-      const auto& e = eps[t];
+    const long first = ch * kChunk, C = std::min(B, first + kChunk) - first;
+    // The chunk's tasks side by side: [Q | A] holds vec(Gq_t) and a_t, so that
+    // U is read once per chunk by a matrix product instead of once per task.
+    MatrixXd QA(mn, 2 * C), VZ(k, 2 * C), Wp(mn, C);
+    auto Q = QA.leftCols(C);
+    auto A = QA.rightCols(C);
+    for (long i = 0; i < C; ++i) {
+      const auto& e = eps[first + i];
       const double cs = 2.0 / (static_cast<double>(e.xs.rows()) * m);
-      const double nq = static_cast<double>(e.xq.rows()) * m;
       MatrixXd rs = -e.ys;  // Ns x m
       linalg::gemm_into(rs, e.xs, unvec(w0.data(), m, n), false, true, 1.0, 1.0);
-      linalg::gemm_into(a, rs, e.xs, true, false, cs);
-      G.col(t).noalias() = U.transpose() * qa.col(1);
-      vz.col(0) = v0 - lr.cwiseProduct(G.col(t));
-      wp.noalias() = U * vz.col(0);
+      linalg::gemm_into(Eigen::Map<MatrixXd>(A.col(i).data(), m, n), rs, e.xs, true, false, cs);
+    }
+    auto Gc = G.middleCols(first, C);
+    linalg::gemm_into(Gc, U, A, true, false);                                  // g_t = U^T a_t
+    VZ.leftCols(C) = v0.replicate(1, C) - lr.asDiagonal() * Gc;                // v'_t
+    linalg::gemm_into(Wp, U, VZ.leftCols(C), false, false);                    // vec(W'_t)
+    for (long i = 0; i < C; ++i) {
+      const auto& e = eps[first + i];
+      const double nq = static_cast<double>(e.xq.rows()) * m;
       MatrixXd rq = -e.yq;  // Nq x m
-      linalg::gemm_into(rq, e.xq, unvec(wp.data(), m, n), false, true, 1.0, 1.0);
-      losses[t] = rq.squaredNorm() / nq;
-      linalg::gemm_into(q, rq, e.xq, true, false, 2.0 / nq);
-      H.col(t).noalias() = U.transpose() * qa.col(0);
-      vz.col(1) = second ? VectorXd(-lr.cwiseProduct(H.col(t))) : VectorXd::Zero(k);
-      linalg::gemm_into(dU_part[ch], qa, vz, false, true, 1.0, 1.0);
-      if (second) {
-        uz.noalias() = -(U * vz.col(1));  // U z_t
-        const MatrixXd zx = linalg::gemm(unvec(uz.data(), m, n), e.xs, false, true);  // m x Ns
+      linalg::gemm_into(rq, e.xq, unvec(Wp.col(i).data(), m, n), false, true, 1.0, 1.0);
+      losses[first + i] = rq.squaredNorm() / nq;
+      linalg::gemm_into(Eigen::Map<MatrixXd>(Q.col(i).data(), m, n), rq, e.xq, true, false, 2.0 / nq);
+    }
+    auto Hc = H.middleCols(first, C);
+    linalg::gemm_into(Hc, U, Q, true, false);                                  // h_t = U^T vec(Gq_t)
+    if (second) VZ.rightCols(C) = -(lr.asDiagonal() * Hc);                     // -z_t
+    else VZ.rightCols(C).setZero();
+    linalg::gemm_into(dU_part[ch], QA, VZ, false, true, 1.0, 1.0);             // sum vec(Gq) v'^T - a z^T
+    if (second) {
+      MatrixXd UZ(mn, C);
+      linalg::gemm_into(UZ, U, VZ.rightCols(C), false, false, -1.0);          // U z_t
+      for (long i = 0; i < C; ++i) {
+        const auto& e = eps[first + i];
+        const double cs = 2.0 / (static_cast<double>(e.xs.rows()) * m);
+        const MatrixXd zx = linalg::gemm(unvec(UZ.col(i).data(), m, n), e.xs, false, true);  // m x Ns
         linalg::gemm_into(Eigen::Map<MatrixXd>(b_part[ch].data(), m, n), zx, e.xs, false, false, cs, 1.0);
       }
     }

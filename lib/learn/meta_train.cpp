@@ -125,11 +125,10 @@ BatchResult autodiff_step(const models::MetaModel& model, const MetaTrainOptions
 
 BatchResult fused_step(const models::MetaModel& model, const MetaTrainOptions& opt,
                        const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
-  std::vector<tasks::Episode> episodes(plan.tasks.size());
-  parallel_for(static_cast<long>(plan.tasks.size()), threads, [&](long i) {
-    episodes[i] = tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query);
-  });
-  return msr_fused_batch(model, opt.inner, episodes, threads);
+  return msr_fused_batch(
+      model, opt.inner, static_cast<long>(plan.tasks.size()),
+      [&](long i) { return tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query); },
+      threads);
 }
 }  // namespace
 

@@ -19,9 +19,14 @@ Eigen::Map<const MatrixXd> unvec(const double* p, int m, int n) { return {p, m, 
 
 BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inner,
                             const std::vector<tasks::Episode>& eps, int threads) {
+  return msr_fused_batch(model, inner, static_cast<long>(eps.size()), [&](long t) { return eps[t]; }, threads);
+}
+
+BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inner, long count,
+                            const std::function<tasks::Episode(long)>& episode, int threads) {
   const int m = model.arch.output_dim, n = model.arch.input_dim;
   const long mn = static_cast<long>(m) * n;
-  const long B = static_cast<long>(eps.size());
+  const long B = count;
   const MatrixXd& U = model.params[model.find("U")].value;  // mn x k
   const VectorXd v0 = model.params[model.find("v0")].value;  // k
   const int k = static_cast<int>(U.cols());
@@ -48,11 +53,13 @@ BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inn
     const long first = ch * kChunk, C = std::min(B, first + kChunk) - first;
     // The chunk's tasks side by side: [Q | A] holds vec(Gq_t) and a_t, so that
     // U is read once per chunk by a matrix product instead of once per task.
+    std::vector<tasks::Episode> eps(C);
+    for (long i = 0; i < C; ++i) eps[i] = episode(first + i);
     MatrixXd QA(mn, 2 * C), VZ(k, 2 * C), Wp(mn, C);
     auto Q = QA.leftCols(C);
     auto A = QA.rightCols(C);
     for (long i = 0; i < C; ++i) {
-      const auto& e = eps[first + i];
+      const auto& e = eps[i];
       const double cs = 2.0 / (static_cast<double>(e.xs.rows()) * m);
       MatrixXd rs = -e.ys;  // Ns x m
       linalg::gemm_into(rs, e.xs, unvec(w0.data(), m, n), false, true, 1.0, 1.0);
@@ -63,7 +70,7 @@ BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inn
     VZ.leftCols(C) = v0.replicate(1, C) - lr.asDiagonal() * Gc;                // v'_t
     linalg::gemm_into(Wp, U, VZ.leftCols(C), false, false);                    // vec(W'_t)
     for (long i = 0; i < C; ++i) {
-      const auto& e = eps[first + i];
+      const auto& e = eps[i];
       const double nq = static_cast<double>(e.xq.rows()) * m;
       MatrixXd rq = -e.yq;  // Nq x m
       linalg::gemm_into(rq, e.xq, unvec(Wp.col(i).data(), m, n), false, true, 1.0, 1.0);
@@ -79,7 +86,7 @@ BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inn
       MatrixXd UZ(mn, C);
       linalg::gemm_into(UZ, U, VZ.rightCols(C), false, false, -1.0);          // U z_t
       for (long i = 0; i < C; ++i) {
-        const auto& e = eps[first + i];
+        const auto& e = eps[i];
         const double cs = 2.0 / (static_cast<double>(e.xs.rows()) * m);
         const MatrixXd zx = linalg::gemm(unvec(UZ.col(i).data(), m, n), e.xs, false, true);  // m x Ns
         linalg::gemm_into(Eigen::Map<MatrixXd>(b_part[ch].data(), m, n), zx, e.xs, false, false, cs, 1.0);

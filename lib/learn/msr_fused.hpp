@@ -21,6 +21,7 @@
 
 #include "learn/maml.hpp"
 
+#include <functional>
 #include <vector>
 
 namespace symlearn::learn {
@@ -36,5 +37,9 @@ struct BatchResult {
 // Mean query loss and mean meta-gradient over the episodes.
 BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inner,
                             const std::vector<tasks::Episode>& episodes, int threads);
+// The same over `count` episodes made on demand by episode(t), on the worker
+// threads (so that gathering them costs no extra parallel loop).
+BatchResult msr_fused_batch(const models::MetaModel& model, const InnerLoop& inner, long count,
+                            const std::function<tasks::Episode(long)>& episode, int threads);
 
 }  // namespace symlearn::learn

@@ -40,6 +40,19 @@ long blas_threshold() { return g_blas_threshold.load(std::memory_order_relaxed);
 
 void set_blas_threshold(long flops) { g_blas_threshold.store(flops, std::memory_order_relaxed); }
 
+bool uses_blas(Eigen::Index m, Eigen::Index n, Eigen::Index k) {
+  const long threshold = blas_threshold();
+  if (threshold == 0) return true;  // forced, for the benchmark and tests
+  // A result with one row or one column is a matrix-vector product: Eigen
+  // runs a GEMV kernel there, OpenBLAS's dgemm does not, and Eigen measured
+  // 1.5-4x faster at every size (README.md). Likewise an outer product or a
+  // very thin inner dimension (k < 8) with a small result, where dgemm spends
+  // its time packing (meta-train's profile: [68x1]x[1x70] products).
+  if (m == 1 || n == 1 || (k < 8 && m * n <= 16384)) return false;
+  // In double so that huge sizes cannot overflow the count.
+  return static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= static_cast<double>(threshold);
+}
+
 Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a, bool transpose_b) {
   Eigen::MatrixXd c(transpose_a ? a.cols() : a.rows(), transpose_b ? b.rows() : b.cols());
   gemm_into(c, a, b, transpose_a, transpose_b);
@@ -61,18 +74,7 @@ void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef&
   else if (beta != 1.0) c *= beta;
   if (k == 0 || alpha == 0.0) return;  // an empty inner dimension adds nothing
 
-  // In double so that huge sizes cannot overflow the count.
-  const double flops = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const long threshold = blas_threshold();
-  // A result with one row or one column is a matrix-vector product: Eigen
-  // runs a GEMV kernel there, OpenBLAS's dgemm does not, and Eigen measured
-  // 1.5-4x faster at every size (README.md). Likewise an outer product or a
-  // very thin inner dimension (k < 8) with a small result, where dgemm spends
-  // its time packing (meta-train's profile: [68x1]x[1x70] products). Threshold
-  // 0 still forces BLAS.
-  const bool eigen_shape = m == 1 || n == 1 || (k < 8 && m * n <= 16384);
-  const bool wanted = threshold == 0 || (!eigen_shape && flops >= static_cast<double>(threshold));
-  const bool use_blas = wanted && fits_blas_int(m) && fits_blas_int(n) && fits_blas_int(k) &&
+  const bool use_blas = uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) && fits_blas_int(k) &&
                         fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
                         fits_blas_int(c.outerStride());
   if (use_blas) {

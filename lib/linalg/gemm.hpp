@@ -18,6 +18,10 @@ Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a = fa
 void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
                bool transpose_b, double alpha = 1.0, double beta = 0.0);
 
+// Whether gemm sends an m x k by k x n product to OpenBLAS (with the current
+// threshold): the rule below, in one place for gemm and the benchmark.
+bool uses_blas(Eigen::Index m, Eigen::Index n, Eigen::Index k);
+
 // Products with m*n*k at or above this many multiply-adds go to OpenBLAS.
 long blas_threshold();
 // Override (0 = always OpenBLAS, a huge value = always Eigen); used by the benchmark.

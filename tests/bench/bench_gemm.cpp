@@ -107,7 +107,8 @@ int main() {
     set_blas_threads(1);
 
     const long flops = c.m * c.n * c.k;
-    // The library's own rule (gemm.cpp).
+    // The library's own rule (gemm.cpp), at its default threshold.
+    set_blas_threshold(library_threshold);
     const bool library_blas = symlearn::linalg::uses_blas(c.m, c.n, c.k);
     std::printf("%-22s %11ld %10.2f %10.2f %10.2f %10.2f %7s %8s\n", c.label.c_str(), flops,
                 eigen_us, blas1_us, eigen_us / blas1_us, blas2_us,

@@ -67,7 +67,15 @@ set +e; wait "$pid"; rc=$?; set -e
 grep -q "checkpoint written to $WORK/int.h5.ckpt" "$WORK/int.err" || fail "no checkpoint message: $(cat "$WORK/int.err")"
 [ ! -e "$WORK/int.h5" ] || fail "an interrupted run wrote its output"
 no_temp_files "$WORK"
-expect_ok "$M" --resume "$WORK/int.h5.ckpt" --steps 20 --quiet "$WORK/tasks.h5" -o "$WORK/int20.h5"
+# Resuming the signal's checkpoint for 5 more steps = the same steps uninterrupted.
+done_steps=$($PY -c "import h5py, json; print(json.loads(h5py.File('$WORK/int.h5.ckpt', 'r').attrs['config'])['steps_done'])")
+[ "$done_steps" -gt 0 ] || fail "the checkpoint records no steps"
+target=$((done_steps + 5))
+expect_ok "$M" --resume "$WORK/int.h5.ckpt" --steps "$target" --quiet "$WORK/tasks.h5" -o "$WORK/int-resumed.h5"
+expect_ok "$M" --model msr-fc $TRAIN --steps "$target" "$WORK/tasks.h5" -o "$WORK/int-straight.h5"
+h5dump -d /params/U "$WORK/int-resumed.h5" | tail -n +2 >"$WORK/u3.txt"
+h5dump -d /params/U "$WORK/int-straight.h5" | tail -n +2 >"$WORK/u4.txt"
+cmp -s "$WORK/u3.txt" "$WORK/u4.txt" || fail "a run resumed after SIGTERM differs from an uninterrupted one"
 
 # Bad inputs: exit 2 and one line.
 echo "precious" >"$WORK/keep.h5"

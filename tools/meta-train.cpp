@@ -48,6 +48,20 @@ int main(int argc, char** argv) {
                  "auto: a fused hand-derived kernel for msr-fc with 1 inner step, autodiff otherwise; "
                  "autodiff: always the general path")
       ->capture_default_str();
+  app.add_option("--prox", s.prox_op,
+                 "After every outer update apply a proximal step to U: l1 | group | exclusive | combined "
+                 "(step = --outer-lr; exact proximal gradient with --outer-opt sgd)");
+  app.add_option("--prox-lambda", s.train.prox.spec.lambda, "Strength λ of the proximal step")->capture_default_str();
+  app.add_option("--prox-groups", s.train.prox.groups, "Groups: input | output | latent | row | FILE of ids")
+      ->capture_default_str();
+  app.add_option("--prox-group-weight", s.train.prox.spec.group_weight, "combined: weight of the group term")
+      ->capture_default_str();
+  app.add_option("--prox-exclusive-weight", s.train.prox.spec.exclusive_weight,
+                 "combined: weight of the exclusive term")
+      ->capture_default_str();
+  app.add_option("--train-tasks", s.train.train_tasks,
+                 "Use only the first N tasks of /train, validation tasks included (0: all)")
+      ->capture_default_str();
   app.add_option("--val-tasks", s.train.val_tasks, "Training tasks held out for validation (the last ones)")
       ->capture_default_str();
   app.add_option("--val-every", s.train.val_every, "Validate every N outer steps")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 namespace symlearn::learn {
 
@@ -19,7 +20,8 @@ nlohmann::json MetaTrainOptions::to_json() const {
   return {{"steps", steps},         {"meta_batch", meta_batch}, {"support", support},
           {"query", query},         {"outer_lr", outer_lr},     {"outer_opt", outer_opt},
           {"inner_steps", inner.steps}, {"first_order", inner.first_order}, {"val_tasks", val_tasks},
-          {"val_every", val_every}, {"seed", seed}, {"engine", engine}};
+          {"val_every", val_every}, {"seed", seed}, {"engine", engine},
+          {"prox", use_prox ? prox.to_json() : nlohmann::json(nullptr)}, {"train_tasks", train_tasks}};
 }
 
 MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
@@ -37,6 +39,11 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
     o.val_every = j.at("val_every").get<long>();
     o.seed = j.at("seed").get<std::uint64_t>();
     o.engine = j.value("engine", std::string("auto"));
+    o.train_tasks = j.value("train_tasks", 0L);
+    if (j.contains("prox") && j["prox"].is_object()) {
+      o.use_prox = true;
+      o.prox = prox::Options::from_json(j["prox"]);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training record is incomplete: ") + e.what());
   }
@@ -57,9 +64,15 @@ void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
   if (val_tasks < 0) bad("--val-tasks must be >= 0");
   if (val_every < 1) bad("--val-every must be at least 1");
   if (engine != "auto" && engine != "autodiff") bad("--engine must be auto or autodiff");
-  if (train.tasks - val_tasks < meta_batch)
-    bad("/train has " + std::to_string(train.tasks) + " tasks: too few for --val-tasks " + std::to_string(val_tasks) +
+  if (train_tasks < 0 || train_tasks > train.tasks)
+    bad("--train-tasks " + std::to_string(train_tasks) + " is not between 0 and the " + std::to_string(train.tasks) +
+        " tasks of /train");
+  const long used = train_tasks > 0 ? train_tasks : train.tasks;
+  if (used - val_tasks < meta_batch)
+    bad(std::to_string(used) + " training tasks are too few for --val-tasks " + std::to_string(val_tasks) +
         " plus a meta-batch of " + std::to_string(meta_batch));
+  if (use_prox && (!(prox.spec.lambda >= 0) || !std::isfinite(prox.spec.lambda)))
+    bad("--prox-lambda must be a finite number >= 0");
 }
 
 BatchPlan plan_batch(const MetaTrainOptions& opt, long train_tasks, int samples, long step) {
@@ -87,7 +100,7 @@ BatchPlan plan_batch(const MetaTrainOptions& opt, long train_tasks, int samples,
 double validation_loss(const models::MetaModel& model, const MetaTrainOptions& opt,
                        const tasks::RegressionSplit& train, int threads) {
   if (opt.val_tasks == 0) return std::numeric_limits<double>::quiet_NaN();
-  const long first = train.tasks - opt.val_tasks;
+  const long first = (opt.train_tasks > 0 ? opt.train_tasks : train.tasks) - opt.val_tasks;
   std::vector<int> rows(opt.support + opt.query);
   std::iota(rows.begin(), rows.end(), 0);
   std::vector<double> losses(opt.val_tasks);
@@ -135,7 +148,9 @@ BatchResult fused_step(const models::MetaModel& model, const MetaTrainOptions& o
 TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int threads, const TrainHooks& hooks) {
   const MetaTrainOptions& opt = st.options;
   opt.validate(train);
-  const long trainable = train.tasks - opt.val_tasks;
+  const long trainable = (opt.train_tasks > 0 ? opt.train_tasks : train.tasks) - opt.val_tasks;
+  std::optional<prox::Regularizer> regularizer;
+  if (opt.use_prox) regularizer.emplace(st.model, opt.prox);
   const bool fused = opt.engine == "auto" && fused_supported(st.model, opt.inner);
   double last_val = st.log.val_loss.empty() ? std::numeric_limits<double>::quiet_NaN() : st.log.val_loss.back();
   std::vector<ad::Mat*> targets;
@@ -159,6 +174,7 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
     } else {
       sgd_update(targets, grads, opt.outer_lr);
     }
+    if (regularizer) regularizer->apply(st.model, opt.outer_lr);
     ++st.step;
     st.log.train_loss.push_back(loss);
     if (st.step % opt.val_every == 0 || st.step == opt.steps) {

@@ -8,6 +8,7 @@
 #include "learn/adam.hpp"
 #include "learn/maml.hpp"
 #include "models/meta_models.hpp"
+#include "prox/regularize.hpp"
 #include "tasks/dataset.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,12 @@ struct MetaTrainOptions {
   // "auto": the fused msr-fc kernel where it applies (msr_fused.hpp), else
   // autodiff; "autodiff": always the general autodiff path.
   std::string engine = "auto";
+  // After every outer update, U <- prox(U) with the outer learning rate as
+  // the step (the sparse-MSR paper's Algorithm 1). With sgd that is proximal
+  // gradient descent; with adam the step ignores Adam's per-entry scaling.
+  bool use_prox = false;
+  prox::Options prox;
+  long train_tasks = 0;  // use only the first N tasks of /train (0: all), validation included
 
   nlohmann::json to_json() const;
   static MetaTrainOptions from_json(const nlohmann::json& j);

@@ -64,6 +64,10 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
     arch.validate();
     if (!(o.u_init_std >= 0)) throw InputError("--u-init-std must be >= 0");
     st.options = o.train;
+    if (!o.prox_op.empty()) {
+      st.options.use_prox = true;
+      st.options.prox.spec.op = prox::op_from_name(o.prox_op);
+    }
     Rng rng(o.train.seed, 0);
     st.model = models::MetaModel::init(arch, rng, o.u_init_std);
   }

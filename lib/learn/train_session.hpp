@@ -20,6 +20,7 @@ struct SessionOptions {
   double inner_lr = 0.1;
   std::string lr_mode = "layer";
   MetaTrainOptions train;
+  std::string prox_op;  // "" : no proximal step
   std::string checkpoint;  // "" : OUTPUT.ckpt when OUTPUT is a file
   long checkpoint_every = 500;
   std::string resume;

@@ -14,7 +14,7 @@ Op op_from_name(const std::string& name) {
   if (name == "group") return Op::group;
   if (name == "exclusive") return Op::exclusive;
   if (name == "combined") return Op::combined;
-  throw InputError("--op must be l1, group, exclusive or combined (got '" + name + "')");
+  throw InputError("the proximal operator must be l1, group, exclusive or combined (got '" + name + "')");
 }
 
 const char* op_name(Op op) {

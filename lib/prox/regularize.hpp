@@ -1,0 +1,58 @@
+// Proximal steps on a model's symmetry parameters: what `prox-regularize`
+// does to a model file and what `meta-train --prox` does after every outer
+// update.
+#pragma once
+
+#include "models/meta_models.hpp"
+#include "prox/prox.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace symlearn::prox {
+
+struct Options {
+  Spec spec;
+  std::string groups = "input";  // input | output | latent | row | a file of ids
+  std::string param;             // one parameter by name; empty: every `symmetry` parameter
+
+  nlohmann::json to_json() const;
+  static Options from_json(const nlohmann::json& j);
+};
+
+// The groups of parameter `index` of `model` under opt.groups.
+Groups groups_for(const models::MetaModel& model, int index, const std::string& groups);
+
+// Share of the L1 mass of an msr-fc U ((m n) x k) on the rows of the locally
+// connected band with kernel s: entries W[i, j] with 0 <= j - i < s.
+double band_mass(const Eigen::MatrixXd& u, int m, int n, int s);
+
+struct ParamReport {
+  std::string name;
+  long rows = 0, cols = 0, groups = 0;
+  double sparsity_before = 0, sparsity_after = 0;
+  double band_before = -1, band_after = -1;  // -1: not known
+};
+
+// The indices of the parameters the options select (throws InputError if none).
+std::vector<int> selected_params(const models::MetaModel& model, const Options& opt);
+
+// Applies the prox in place. `kernel` > 0 (the true kernel of the data) adds
+// band masses for msr-fc's U to the report.
+std::vector<ParamReport> regularize(models::MetaModel& model, const Options& opt, int kernel = 0);
+
+// Cached groups for repeated application (meta-train's every step).
+class Regularizer {
+ public:
+  Regularizer(const models::MetaModel& model, const Options& opt);
+  void apply(models::MetaModel& model, double step) const;  // prox with s = step
+
+ private:
+  Options opt_;
+  std::vector<int> params_;
+  std::vector<Groups> groups_;
+};
+
+}  // namespace symlearn::prox

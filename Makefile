@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench repro-msr sanitize clean
+.PHONY: all deps build test demo bench repro-msr repro-sparse sanitize clean
 
 all: build
 
@@ -30,6 +30,10 @@ bench: build
 # The MSR paper's synthetic experiment (minutes; STEPS=10000 for the long budget).
 repro-msr: build
 	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),1000) sh tests/repro/msr_synthetic.sh
+
+# The sparse-MSR paper's Table I, with and without exclusive sparsity (tens of minutes).
+repro-sparse: build
+	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),2000) sh tests/repro/sparse_msr.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   lc_cmd->add_option("--test-fraction", lc.test_fraction, "Share of tasks (the last ones) that form /test")
       ->capture_default_str();
   lc_cmd->add_option("--noise", lc.noise, "Std of Gaussian noise added to y")->capture_default_str();
+  lc_cmd->add_flag("--permute-inputs", lc.permute_inputs,
+                   "Control without shared structure: permute each task's inputs at random after computing y\n"
+                   "(recorded in /train/permutation, /test/permutation)");
   for (auto* cmd : {lc_cmd}) {
     cmd->add_option("-o,--output", output, "Output file ('-' = stdout, never a terminal)")->capture_default_str();
     cli::add_common(*cmd, common, "gen-tasks");

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_option("--group-weight", opt.spec.group_weight, "combined: weight a of the group term")->capture_default_str();
   app.add_option("--exclusive-weight", opt.spec.exclusive_weight, "combined: weight b of the exclusive term")
       ->capture_default_str();
-  app.add_option("--truth", truth, "Tasks file of the data: also report U's mass on the true band");
+  app.add_option("--truth", truth, "Tasks file of the data: also report the share of U's L1 mass on the true band");
 
   return cli::run_tool("prox-regularize", app, argc, argv, [&] {
     if (common.json && io::is_stdio(output)) throw InputError("--json needs -o FILE: stdout carries the model");
@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
                           {"sparsity_before", r.sparsity_before},
                           {"sparsity_after", r.sparsity_after}};
       if (r.band_before >= 0) {
-        j["band_mass_before"] = r.band_before;
-        j["band_mass_after"] = r.band_after;
+        j["band_l1_before"] = r.band_before;  // share of sum|U| on the true band
+        j["band_l1_after"] = r.band_after;
       }
       js.push_back(j);
       if (!common.quiet) {
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
                       opt.spec.step, r.groups, opt.groups.c_str(), r.sparsity_before, r.sparsity_after);
         std::string text = line;
         if (r.band_before >= 0) {
-          std::snprintf(line, sizeof line, "; mass on the true band %.3f -> %.3f", r.band_before, r.band_after);
+          std::snprintf(line, sizeof line, "; L1 mass on the true band %.3f -> %.3f", r.band_before, r.band_after);
           text += line;
         }
         std::cerr << text << std::endl;

@@ -1,19 +1,18 @@
 #include "io/h5.hpp"
 
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/sha256.hpp"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -86,45 +85,6 @@ std::uint64_t count_of(const Shape& s) {
   return n;
 }
 
-// ---- temporary files removed on SIGINT/SIGTERM ------------------------------
-
-constexpr int kMaxTemps = 16;
-constexpr int kMaxPath = 4096;
-char g_temp_paths[kMaxTemps][kMaxPath];
-volatile std::sig_atomic_t g_temp_used[kMaxTemps];
-
-extern "C" void remove_temps_and_die(int sig) {
-  for (int i = 0; i < kMaxTemps; ++i)
-    if (g_temp_used[i]) unlink(g_temp_paths[i]);  // async-signal-safe
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
-void register_temp(const std::string& path) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      struct sigaction old {};
-      sigaction(sig, nullptr, &old);
-      // Leave a handler a tool installed itself (e.g. to checkpoint) alone.
-      if (old.sa_handler == SIG_DFL) std::signal(sig, remove_temps_and_die);
-    }
-  });
-  if (path.size() >= kMaxPath) return;
-  for (int i = 0; i < kMaxTemps; ++i) {
-    if (!g_temp_used[i]) {
-      std::memcpy(g_temp_paths[i], path.c_str(), path.size() + 1);
-      g_temp_used[i] = 1;
-      return;
-    }
-  }
-}
-
-void unregister_temp(const std::string& path) {
-  for (int i = 0; i < kMaxTemps; ++i)
-    if (g_temp_used[i] && path == g_temp_paths[i]) g_temp_used[i] = 0;
-}
-
 // A creation property list of `cls` that records no timestamps: HDF5 stores
 // modification times by default, which would make identical runs differ.
 hid_t untimed_plist(hid_t cls) {
@@ -138,15 +98,6 @@ Handle untimed(hid_t cls) { return Handle(untimed_plist(cls)); }
 std::string parent_of(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Whether a character device path is a terminal (e.g. -o /dev/tty).
-bool is_terminal(const std::string& path) {
-  const int fd = open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return false;
-  const bool tty = isatty(fd);
-  close(fd);
-  return tty;
 }
 
 bool has_hdf5_signature(const std::vector<char>& bytes) {
@@ -414,7 +365,7 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
   if (exists && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
   if (is_stdio(target) || (exists && !S_ISREG(st.st_mode))) {
     name_ = is_stdio(target) ? "<stdout>" : target;
-    const bool tty = is_stdio(target) ? isatty(STDOUT_FILENO) : S_ISCHR(st.st_mode) && is_terminal(target);
+    const bool tty = is_stdio(target) ? isatty(STDOUT_FILENO) : S_ISCHR(st.st_mode) && is_terminal_path(target);
     if (tty) throw InputError(name_ + ": is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
     in_memory_ = true;
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
@@ -434,7 +385,7 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
     fchmod(fd, 0666 & ~mask);
     close(fd);
     temp_ = tmpl;
-    register_temp(temp_);
+    register_temp_file(temp_);
     file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), H5P_DEFAULT);
   }
   if (file_ < 0) {
@@ -457,7 +408,7 @@ void Writer::discard() noexcept {
   }
   if (!temp_.empty()) {
     unlink(temp_.c_str());
-    unregister_temp(temp_);
+    unregister_temp_file(temp_);
     temp_.clear();
   }
 }
@@ -527,6 +478,10 @@ void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::ui
 }
 void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count, const double* data) {
   slab(dataset, first, count, data, H5T_NATIVE_DOUBLE);
+}
+void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count,
+                        const std::int64_t* data) {
+  slab(dataset, first, count, data, H5T_NATIVE_INT64);
 }
 
 void Writer::write(const std::string& dataset, const Shape& shape, const double* data, DType stored) {
@@ -612,7 +567,7 @@ std::uint64_t Writer::commit() {
   stat(temp_.c_str(), &st);
   if (std::rename(temp_.c_str(), target_.c_str()) != 0)
     throw RunError(target_ + ": cannot move the output into place: " + std::strerror(errno));
-  unregister_temp(temp_);
+  unregister_temp_file(temp_);
   temp_.clear();
   return static_cast<std::uint64_t>(st.st_size);
 }

@@ -111,6 +111,8 @@ class Writer {
                   const float* data);
   void write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count,
                   const double* data);
+  void write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count,
+                  const std::int64_t* data);
 
   void attr(const std::string& object, const std::string& name, const std::string& value);
   void attr(const std::string& object, const std::string& name, std::int64_t value);

@@ -1,5 +1,6 @@
 #include "prox/regularize.hpp"
 
+#include "analysis/symmetry_scores.hpp"
 #include "util/error.hpp"
 
 #include <set>
@@ -44,18 +45,6 @@ Groups groups_for(const models::MetaModel& model, int index, const std::string& 
   return make_groups(groups, p.value.rows(), p.value.cols(), 0);
 }
 
-double band_mass(const Eigen::MatrixXd& u, int m, int n, int s) {
-  if (u.rows() != static_cast<Eigen::Index>(m) * n) return -1;
-  double in = 0, total = 0;
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) {
-      const double mass = u.row(i + static_cast<Eigen::Index>(j) * m).cwiseAbs().sum();
-      total += mass;
-      if (j - i >= 0 && j - i < s) in += mass;
-    }
-  return total > 0 ? in / total : 0.0;
-}
-
 std::vector<int> selected_params(const models::MetaModel& model, const Options& opt) {
   std::vector<int> out;
   for (int i = 0; i < static_cast<int>(model.params.size()); ++i) {
@@ -81,14 +70,14 @@ std::vector<ParamReport> regularize(models::MetaModel& model, const Options& opt
     const Groups g = groups_for(model, i, opt.groups);
     r.groups = static_cast<long>(std::set<long>(g.begin(), g.end()).size());
     r.sparsity_before = sparsity(p.value);
-    if (kernel > 0 && a.kind == "msr-fc" && p.name == "U") r.band_before = band_mass(p.value, a.output_dim, a.input_dim, kernel);
+    if (kernel > 0 && a.kind == "msr-fc" && p.name == "U") r.band_before = analysis::band_mass(p.value, a.output_dim, a.input_dim, kernel, false);
     reports.push_back(r);
   }
   reg.apply(model, opt.spec.step);
   for (auto& r : reports) {
     const auto& p = model.params[model.find(r.name)];
     r.sparsity_after = sparsity(p.value);
-    if (r.band_before >= 0) r.band_after = band_mass(p.value, a.output_dim, a.input_dim, kernel);
+    if (r.band_before >= 0) r.band_after = analysis::band_mass(p.value, a.output_dim, a.input_dim, kernel, false);
   }
   return reports;
 }

@@ -25,15 +25,11 @@ struct Options {
 // The groups of parameter `index` of `model` under opt.groups.
 Groups groups_for(const models::MetaModel& model, int index, const std::string& groups);
 
-// Share of the L1 mass of an msr-fc U ((m n) x k) on the rows of the locally
-// connected band with kernel s: entries W[i, j] with 0 <= j - i < s.
-double band_mass(const Eigen::MatrixXd& u, int m, int n, int s);
-
 struct ParamReport {
   std::string name;
   long rows = 0, cols = 0, groups = 0;
   double sparsity_before = 0, sparsity_after = 0;
-  double band_before = -1, band_after = -1;  // -1: not known
+  double band_before = -1, band_after = -1;  // L1 share on the true band; -1: not known
 };
 
 // The indices of the parameters the options select (throws InputError if none).

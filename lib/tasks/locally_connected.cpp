@@ -4,6 +4,7 @@
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -41,7 +42,8 @@ nlohmann::json LocallyConnectedSpec::config() const {
   return {{"kind", "locally-connected"}, {"rank", rank},       {"kernel", kernel},
           {"input_dim", input_dim},     {"output_dim", output_dim()}, {"tasks", tasks},
           {"train_tasks", train_tasks()}, {"test_tasks", test_tasks()}, {"samples", samples},
-          {"test_fraction", test_fraction}, {"noise", noise},  {"seed", seed}};
+          {"test_fraction", test_fraction}, {"noise", noise},  {"permute_inputs", permute_inputs},
+          {"seed", seed}};
 }
 
 Eigen::MatrixXd lc_weights(const Eigen::MatrixXd& filters, int input_dim) {
@@ -81,6 +83,7 @@ namespace {
 // One split's arrays for a block of tasks, row-major as stored.
 struct Block {
   std::vector<float> x, y, w, b;
+  std::vector<std::int64_t> perm;
 };
 
 // Generates task `task` (global index) into slot `slot` of `blk`. Values are
@@ -115,6 +118,18 @@ void generate_task(const LocallyConnectedSpec& spec, const Eigen::MatrixXd& conn
       y[i * m + j] = static_cast<float>(acc);
     }
   }
+  if (!spec.permute_inputs) return;
+  // Drawn after everything else, so the unpermuted data match a file made
+  // without the option. Fisher-Yates: perm[k] is the input now at position k.
+  std::int64_t* perm = blk.perm.data() + slot * n;
+  for (int k = 0; k < n; ++k) perm[k] = k;
+  for (int k = n - 1; k > 0; --k) std::swap(perm[k], perm[rng.below(static_cast<std::uint64_t>(k) + 1)]);
+  std::vector<float> orig(n);
+  for (int i = 0; i < N; ++i) {
+    float* xi = x + i * n;
+    std::copy(xi, xi + n, orig.begin());
+    for (int k = 0; k < n; ++k) xi[k] = orig[perm[k]];
+  }
 }
 
 }  // namespace
@@ -140,6 +155,12 @@ void write_locally_connected(const LocallyConnectedSpec& spec, io::Writer& out, 
     out.create(g + "/b", {T, std::uint64_t(r), std::uint64_t(s)}, io::DType::f32);
     out.attr(g + "/w", "description", std::string("per-task filters F (m x s): y_j = sum_t F[j,t] x[j+t]"));
     out.attr(g + "/b", "description", std::string("per-task basis B (r x s): F = C B, C = /truth/connectivity"));
+    if (spec.permute_inputs) {
+      out.create(g + "/permutation", {T, std::uint64_t(n)}, io::DType::i64);
+      out.attr(g + "/permutation", "description",
+               std::string("per-task input permutation: x[:, k] holds input perm[k] of the layer, "
+                           "y = W x_orig with x_orig[perm[k]] = x[k]"));
+    }
     Block blk;
     for (long first = 0; first < split.count; first += kBlockTasks) {
       const long count = std::min(kBlockTasks, split.count - first);
@@ -147,11 +168,13 @@ void write_locally_connected(const LocallyConnectedSpec& spec, io::Writer& out, 
       blk.y.resize(count * N * m);
       blk.w.resize(count * m * s);
       blk.b.resize(count * r * s);
+      if (spec.permute_inputs) blk.perm.resize(count * n);
       parallel_for(count, threads, [&](long i) { generate_task(spec, conn, split.first + first + i, i, blk); });
       out.write_slab(g + "/x", first, count, blk.x.data());
       out.write_slab(g + "/y", first, count, blk.y.data());
       out.write_slab(g + "/w", first, count, blk.w.data());
       out.write_slab(g + "/b", first, count, blk.b.data());
+      if (spec.permute_inputs) out.write_slab(g + "/permutation", first, count, blk.perm.data());
       done += count;
       if (progress) progress(done);
     }
@@ -165,7 +188,8 @@ void write_locally_connected(const LocallyConnectedSpec& spec, io::Writer& out, 
   out.write("/truth/symmetry", {std::uint64_t(u.rows()), std::uint64_t(u.cols())}, u.data());
   out.attr("/truth/symmetry", "description",
            std::string("U_true ((m*n) x (r*s)) with vec(W) = U_true vec(B), column-major vec; "
-                       "W[j, j+t] = F[j, t]"));
+                       "W[j, j+t] = F[j, t]") +
+               (spec.permute_inputs ? "; of the layer before each task's input permutation" : ""));
 }
 
 }  // namespace symlearn::tasks

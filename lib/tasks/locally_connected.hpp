@@ -8,6 +8,12 @@
 //         per task B ~ randn(r, s) and F = C B.
 // Rank 1 is the case C = ones(m, 1), so one formula covers both:
 // vec(W) = U_true vec(B), with U_true[(j, j+t), (a, t)] = C[j, a].
+//
+// permute_inputs (a control with no shared structure): per task a random
+// permutation P of the n input positions is drawn and the stored inputs are
+// x[k] = x_orig[perm[k]], with y computed from x_orig; /split/permutation
+// records perm. W_task = W P^T then differs from task to task, so no fixed
+// weight sharing fits every task.
 #pragma once
 
 #include "io/h5.hpp"
@@ -28,6 +34,7 @@ struct LocallyConnectedSpec {
   int samples = 20;
   double test_fraction = 0.2;
   double noise = 0.0;
+  bool permute_inputs = false;
   std::uint64_t seed = 0;
 
   int output_dim() const { return input_dim - kernel + 1; }
@@ -51,7 +58,8 @@ Eigen::MatrixXd lc_symmetry(const Eigen::MatrixXd& connectivity, int input_dim, 
 // The dataset's connectivity C (m x r); ones(m, 1) for rank 1.
 Eigen::MatrixXd lc_connectivity(const LocallyConnectedSpec& spec);
 
-// Writes /train, /test (x [T,N,n], y [T,N,m], w [T,m,s], b [T,r,s]) and /truth
+// Writes /train, /test (x [T,N,n], y [T,N,m], w [T,m,s], b [T,r,s], and with
+// permute_inputs permutation [T,n]) and /truth
 // (connectivity [m,r], symmetry [m*n, r*s]) into `out`. Tasks are generated in
 // blocks on `threads` threads; `progress` is told how many tasks are done.
 void write_locally_connected(const LocallyConnectedSpec& spec, io::Writer& out, int threads,

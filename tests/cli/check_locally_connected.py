@@ -1,6 +1,7 @@
 """Reads a locally-connected tasks file with h5py only (no symlearn code) and
 checks it against the definition: shapes, attributes, config, y = W x, and
-vec(W) = U_true vec(B). Usage: check_locally_connected.py FILE RANK KERNEL N."""
+vec(W) = U_true vec(B); with permute_inputs, y = W x_orig where
+x_orig[perm[k]] = x[k]. Usage: check_locally_connected.py FILE RANK KERNEL N."""
 import json
 import sys
 
@@ -25,6 +26,16 @@ total = 0
 for split in ("train", "test"):
     x, y, w, b = (f[split][k][()].astype(np.float64) for k in ("x", "y", "w", "b"))
     t, nsamp = x.shape[0], x.shape[1]
+    if cfg.get("permute_inputs", False):
+        perm = f[split]["permutation"][()]
+        assert perm.shape == (t, n), perm.shape
+        assert all(sorted(p) == list(range(n)) for p in perm), "not permutations"
+        orig = np.empty_like(x)
+        for i in range(t):
+            orig[i][:, perm[i]] = x[i]
+        x = orig
+    else:
+        assert "permutation" not in f[split]
     total += t
     assert x.shape == (t, nsamp, n) and y.shape == (t, nsamp, m), (x.shape, y.shape)
     assert w.shape == (t, m, kernel) and b.shape == (t, rank, kernel), (w.shape, b.shape)

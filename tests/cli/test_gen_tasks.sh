@@ -23,6 +23,24 @@ h5dump -H "$WORK/a.h5" >/dev/null || fail "h5dump cannot read the output"
 h5dump -a /symlearn_format "$WORK/a.h5" | grep -q '"tasks"' || fail "symlearn_format attribute"
 no_temp_files "$WORK"
 
+# --permute-inputs: the same tasks, each task's inputs permuted after y was computed.
+expect_ok "$G" locally-connected $SMALL --seed 3 --permute-inputs -o "$WORK/perm.h5"
+$PY "$TESTS/cli/check_locally_connected.py" "$WORK/perm.h5" 1 3 12 >/dev/null || fail "--permute-inputs: definition"
+$PY - "$WORK/a.h5" "$WORK/perm.h5" <<'PY' || fail "--permute-inputs: against the unpermuted file"
+import json, sys
+import h5py, numpy as np
+a, p = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert json.loads(a.attrs["config"])["permute_inputs"] is False
+assert json.loads(p.attrs["config"])["permute_inputs"] is True
+for split in ("train", "test"):
+    for k in ("y", "w", "b"):
+        assert np.array_equal(a[split][k][()], p[split][k][()]), (split, k)
+    perm, xa, xp = p[split]["permutation"][()], a[split]["x"][()], p[split]["x"][()]
+    assert all(np.array_equal(xp[t], xa[t][:, perm[t]]) for t in range(len(perm)))
+    assert len({tuple(q) for q in perm}) == len(perm), "tasks share a permutation"
+assert np.array_equal(a["truth/symmetry"][()], p["truth/symmetry"][()])
+PY
+
 # To stdout, through a pipe: the same bytes as the file.
 "$G" locally-connected $SMALL --seed 3 | cat >"$WORK/b.h5"
 cmp -s "$WORK/a.h5" "$WORK/b.h5" || fail "stdout output differs from file output"

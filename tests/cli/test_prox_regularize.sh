@@ -23,7 +23,7 @@ import h5py, json, sys, numpy as np
 r = json.load(open(sys.argv[1]))["params"][0]
 assert r["param"] == "U" and r["shape"] == [80, 3] and r["groups"] == 10, r
 assert r["sparsity_after"] > r["sparsity_before"], r
-assert 0 <= r["band_mass_before"] <= 1 and 0 <= r["band_mass_after"] <= 1, r
+assert 0 <= r["band_l1_before"] <= 1 and 0 <= r["band_l1_after"] <= 1, r
 new, old = h5py.File(sys.argv[2], "r"), h5py.File(sys.argv[3], "r")
 prov = json.loads(new.attrs["config"])["provenance"]
 assert prov[-1]["op"] == "exclusive" and prov[-1]["lambda"] == 0.05 and prov[-1]["groups"] == "input", prov

@@ -1,0 +1,119 @@
+#include "util/atomic_file.hpp"
+
+#include "util/error.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+namespace symlearn {
+
+namespace {
+constexpr int kMaxTemps = 16;
+constexpr int kMaxPath = 4096;
+char g_temp_paths[kMaxTemps][kMaxPath];
+volatile std::sig_atomic_t g_temp_used[kMaxTemps];
+
+extern "C" void remove_temps_and_die(int sig) {
+  for (int i = 0; i < kMaxTemps; ++i)
+    if (g_temp_used[i]) unlink(g_temp_paths[i]);  // async-signal-safe
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+}  // namespace
+
+void register_temp_file(const std::string& path) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      sigaction(sig, nullptr, &old);
+      // Leave a handler a tool installed itself (e.g. to checkpoint) alone.
+      if (old.sa_handler == SIG_DFL) std::signal(sig, remove_temps_and_die);
+    }
+  });
+  if (path.size() >= kMaxPath) return;
+  for (int i = 0; i < kMaxTemps; ++i) {
+    if (!g_temp_used[i]) {
+      std::memcpy(g_temp_paths[i], path.c_str(), path.size() + 1);
+      g_temp_used[i] = 1;
+      return;
+    }
+  }
+}
+
+void unregister_temp_file(const std::string& path) {
+  for (int i = 0; i < kMaxTemps; ++i)
+    if (g_temp_used[i] && path == g_temp_paths[i]) g_temp_used[i] = 0;
+}
+
+bool is_terminal_path(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return false;
+  const bool tty = isatty(fd);
+  close(fd);
+  return tty;
+}
+
+namespace {
+bool write_all(int fd, const std::vector<unsigned char>& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+}  // namespace
+
+void write_file_atomically(const std::string& target, const std::vector<unsigned char>& bytes,
+                           const std::string& what) {
+  struct stat st {};
+  const bool to_stdout = target == "-";
+  const bool exists = !to_stdout && stat(target.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
+  if (to_stdout || (exists && !S_ISREG(st.st_mode))) {
+    const std::string name = to_stdout ? "<stdout>" : target;
+    const bool tty = to_stdout ? isatty(STDOUT_FILENO) : S_ISCHR(st.st_mode) && is_terminal_path(target);
+    if (tty) throw InputError(name + ": is a terminal; refusing to write binary " + what + " there");
+    std::fflush(stdout);
+    const int fd = to_stdout ? STDOUT_FILENO : open(target.c_str(), O_WRONLY);
+    if (fd < 0) throw RunError(name + ": cannot open for writing: " + std::strerror(errno));
+    const bool ok = write_all(fd, bytes);
+    const int err = errno;
+    if (!to_stdout) close(fd);
+    if (!ok) throw RunError(name + ": write failed: " + std::strerror(err));
+    return;
+  }
+  const std::size_t slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  std::string temp = dir + "/." + base + ".tmp.XXXXXX";
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
+  register_temp_file(temp);
+  // mkstemp makes the file private; give it the permissions a new file gets.
+  const mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  const bool ok = write_all(fd, bytes);
+  const int err = errno;
+  const bool closed = close(fd) == 0;
+  if (!ok || !closed || std::rename(temp.c_str(), target.c_str()) != 0) {
+    const int e = ok && closed ? errno : err;
+    unlink(temp.c_str());
+    unregister_temp_file(temp);
+    throw RunError(target + ": cannot write the " + what + ": " + std::strerror(e));
+  }
+  unregister_temp_file(temp);
+}
+
+}  // namespace symlearn

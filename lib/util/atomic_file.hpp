@@ -1,0 +1,26 @@
+// Outputs that appear whole or not at all (design.md section 5): a temporary
+// file beside the target, renamed on success and removed on failure or on
+// SIGINT/SIGTERM/SIGHUP, so an existing target is never destroyed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace symlearn {
+
+// Temporary files to unlink if the process is killed by SIGINT, SIGTERM or
+// SIGHUP (unless the tool installed its own handler). At most 16 at a time.
+void register_temp_file(const std::string& path);
+void unregister_temp_file(const std::string& path);
+
+// Whether `path` names a terminal device (e.g. -o /dev/tty).
+bool is_terminal_path(const std::string& path);
+
+// Writes `bytes` to `target`: "-" is stdout; an existing target that is not a
+// regular file (/dev/null, a FIFO) is written in place; anything else goes to
+// a temporary file beside it, renamed on success. Refuses a terminal
+// (InputError naming `what`, e.g. "PNG"); I/O failures are RunError.
+void write_file_atomically(const std::string& target, const std::vector<unsigned char>& bytes,
+                           const std::string& what);
+
+}  // namespace symlearn

@@ -1,0 +1,76 @@
+// inspect-symmetry: did the model find the symmetry? Reports on every
+// symmetry parameter of a model file, optionally against a tasks file's truth.
+#include "analysis/symmetry_report.hpp"
+#include "cli/cli.hpp"
+#include "io/h5.hpp"
+#include "plot/image.hpp"
+#include "util/error.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+using namespace symlearn;
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "inspect-symmetry: report on the symmetry parameters (role `symmetry`) of a model file: norms, sparsity,\n"
+      "|u| histogram, singular values; for MSR's U the m x n weight-sharing map, its rows grouped by direction and,\n"
+      "with --truth, the mass on the true band and the partition distance to the true tying (rank-1 data);\n"
+      "for square matrices symmetric/skew shares, Toeplitz and circulant scores, invertibility and cyclic order;\n"
+      "for generators L0, L1, ... the closure of their commutators.",
+      "inspect-symmetry"};
+  app.footer(
+      "e.g.: inspect-symmetry model.h5 --truth tasks.h5 --png model.png\n"
+      "      build/bin/meta-train --model msr-fc tasks.h5 | inspect-symmetry --json -\n"
+      "Rows of U tie when |cos| > --cos-threshold (u and -u alike); rows below --zero-row of the largest row norm\n"
+      "count as near zero. The convolution counts as recovered when the band mass exceeds 0.9 and the partition\n"
+      "distance is 0. A heatmap prints below the report when stdout is a terminal (not with NO_COLOR set).\n"
+      "See also: meta-train, prox-regularize, eval");
+  cli::init_app(app);
+  cli::Common common;
+  std::string model_path, truth_path, png;
+  analysis::InspectOptions opt;
+  cli::add_common(app, common, "inspect-symmetry");
+  app.add_option("model", model_path, "Model file from meta-train or prox-regularize ('-' = stdin)")->required();
+  app.add_option("--truth", truth_path, "Tasks file whose /truth to compare with ('-' = stdin)");
+  app.add_option("--png", png, "Write a figure (PNG) to this file ('-' = stdout, never a terminal)");
+  app.add_option("--order", opt.order, "Also test A^p = I at this p for square matrices (e.g. a cyclic group's order)")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--cos-threshold", opt.cos_threshold, "Rows of U tie when |cos| exceeds this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--zero-row", opt.zero_row, "Rows of U below this fraction of the largest row norm are near zero")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+
+  return cli::run_tool("inspect-symmetry", app, argc, argv, [&] {
+    if (io::is_stdio(model_path) && io::is_stdio(truth_path))
+      throw InputError("the model and the truth cannot both come from stdin");
+    if (io::is_stdio(png) && common.json) throw InputError("--json and --png - both want stdout");
+    io::Reader model(model_path, "model");
+    std::optional<analysis::Truth> truth;
+    if (!truth_path.empty()) {
+      io::Reader tasks(truth_path, "tasks");
+      truth = analysis::load_truth(tasks);
+    }
+    const analysis::SymmetryReport report = analysis::inspect_symmetry(model, truth ? &*truth : nullptr, opt);
+    nlohmann::json figure;
+    if (!png.empty()) {
+      const plot::Figure fig = analysis::report_figure(report);
+      plot::write_png(png, fig.image);
+      figure = fig.layout();
+      figure["file"] = png;
+    }
+    if (common.json) {
+      nlohmann::json j = analysis::report_json(report);
+      j["figure"] = figure;
+      std::cout << j.dump(2) << std::endl;
+    } else if (!io::is_stdio(png)) {
+      std::cout << analysis::report_text(report);
+      if (isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR")) std::cout << analysis::report_heatmaps(report);
+      std::cout.flush();
+    }
+  });
+}

@@ -16,7 +16,7 @@ SEEDS=${SEEDS:-"0 1 2"}
 DATASETS=${DATASETS:-"1,3 2,3 5,3 2,5 5,5"}
 COUNTS=${COUNTS:-"20 50 100 1000"}
 LAMBDAS=${LAMBDAS:-"0.03 0.1 0.3"}              # exclusive (and combined)
-GROUP_LAMBDAS=${GROUP_LAMBDAS:-"3 10 30"}         # group lasso acts on norms, not squared sums: larger
+GROUP_LAMBDAS=${GROUP_LAMBDAS:-"0.1 0.3 1 3 10 30"}  # group lasso acts on norms: a wider range
 OPS=${OPS:-"exclusive"}
 OUT=${OUT:-out/repro-sparse}
 mkdir -p "$OUT"
@@ -50,7 +50,8 @@ print(json.dumps({"key": sys.argv[3], "steps": cfg["steps_done"], "tasks": cfg["
                   "lambda": prox["lambda"] if prox else 0.0, "val_loss": float(f["log/val_loss"][-1]),
                   "test_mse": json.load(open(sys.argv[2]))["mse"],
                   "sparsity": float((np.abs(u) <= 1e-6 * np.abs(u).max()).mean()),
-                  "band_mass": float(mass[band].sum() / mass.sum()), "data": cfg["dataset"]["path"]}))
+                  "band_mass": float(mass[band].sum() / mass.sum()) if mass.sum() > 0 else 0.0,  # U may be all zero
+                  "data": cfg["dataset"]["path"]}))
 PY
 }
 

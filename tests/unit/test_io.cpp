@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_dir.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,15 +19,7 @@ using namespace symlearn;
 using symlearn::io::DType;
 
 namespace {
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/symlearn-unit.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
+using testutil::TempDir;
 
 std::string read_text(const std::string& p) {
   std::ifstream f(p);

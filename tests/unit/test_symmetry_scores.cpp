@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_dir.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,14 +48,7 @@ MatrixXd permutation_matrix(const std::vector<int>& perm) {
   return p;
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/symlearn-unit.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using testutil::TempDir;
 
 void write_param(io::Writer& w, const std::string& name, const MatrixXd& m, const std::string& role) {
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> r = m;

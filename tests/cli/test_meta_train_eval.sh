@@ -58,9 +58,12 @@ h5dump -d /params/U "$WORK/resumed.h5" | tail -n +2 >"$WORK/u2.txt"
 cmp -s "$WORK/u1.txt" "$WORK/u2.txt" || fail "resumed U differs"
 
 # Interrupted by a signal: a checkpoint is written; resuming from it finishes the same model.
-"$M" --model msr-fc $TRAIN --steps 100000 --checkpoint-every 0 "$WORK/tasks.h5" -o "$WORK/int.h5" 2>"$WORK/int.err" &
+"$M" --model msr-fc $TRAIN --steps 1000000 --checkpoint-every 50 "$WORK/tasks.h5" -o "$WORK/int.h5" 2>"$WORK/int.err" &
 pid=$!
-sleep 1
+# Wait for the first periodic checkpoint (training has started, the handler is
+# in place), however slow the machine.
+for _ in $(seq 200); do [ -e "$WORK/int.h5.ckpt" ] && break; sleep 0.1; done
+[ -e "$WORK/int.h5.ckpt" ] || fail "no periodic checkpoint after 20 s"
 kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -eq 130 ] || fail "interrupted meta-train exit status $rc, expected 130: $(cat "$WORK/int.err")"

@@ -373,19 +373,7 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
     file_ = H5Fcreate("symlearn-image.h5", H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), fapl.get());
   } else {
     name_ = target;
-    const std::size_t slash = target.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
-    const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
-    std::string tmpl = dir + "/." + base + ".tmp.XXXXXX";
-    const int fd = mkstemp(tmpl.data());
-    if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
-    // mkstemp makes the file private; give it the permissions a new file gets.
-    const mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    close(fd);
-    temp_ = tmpl;
-    register_temp_file(temp_);
+    close(create_temp_beside(target, temp_));
     file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), H5P_DEFAULT);
   }
   if (file_ < 0) {

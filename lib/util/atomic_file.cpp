@@ -74,6 +74,21 @@ bool write_all(int fd, const std::vector<unsigned char>& bytes) {
 }
 }  // namespace
 
+int create_temp_beside(const std::string& target, std::string& temp) {
+  const std::size_t slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  temp = dir + "/." + base + ".tmp.XXXXXX";
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
+  register_temp_file(temp);
+  // mkstemp makes the file private; give it the permissions a new file gets.
+  const mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  return fd;
+}
+
 void write_file_atomically(const std::string& target, const std::vector<unsigned char>& bytes,
                            const std::string& what) {
   struct stat st {};
@@ -93,17 +108,8 @@ void write_file_atomically(const std::string& target, const std::vector<unsigned
     if (!ok) throw RunError(name + ": write failed: " + std::strerror(err));
     return;
   }
-  const std::size_t slash = target.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
-  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
-  std::string temp = dir + "/." + base + ".tmp.XXXXXX";
-  const int fd = mkstemp(temp.data());
-  if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
-  register_temp_file(temp);
-  // mkstemp makes the file private; give it the permissions a new file gets.
-  const mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
+  std::string temp;
+  const int fd = create_temp_beside(target, temp);
   const bool ok = write_all(fd, bytes);
   const int err = errno;
   const bool closed = close(fd) == 0;

@@ -13,6 +13,12 @@ namespace symlearn {
 void register_temp_file(const std::string& path);
 void unregister_temp_file(const std::string& path);
 
+// Creates an empty temporary file beside `target` (".NAME.tmp.XXXXXX", with
+// the permissions a new file gets), registers it for removal on a signal,
+// stores its path in `temp` and returns an open descriptor. InputError when
+// the directory cannot take it.
+int create_temp_beside(const std::string& target, std::string& temp);
+
 // Whether `path` names a terminal device (e.g. -o /dev/tty).
 bool is_terminal_path(const std::string& path);
 

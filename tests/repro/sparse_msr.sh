@@ -108,37 +108,35 @@ def cell(v, digits=3):
     m, h = ci(v)
     return f"{m:.{digits}f} ± {h:.{digits}f}" if not math.isnan(h) else f"{m:.{digits}f}"
 
+def table(title, op, describe):
+    """One markdown table: a row per dataset, a cell per task count, from
+    describe(base, reg, seeds) over the seeds both runs share."""
+    print(title)
+    print("| data | " + " | ".join(f"{n} tasks" for n in counts) + " |")
+    print("|---|" + "---|" * len(counts))
+    for rank, kernel in datasets:
+        cells = []
+        for n in counts:
+            base, reg = pick(rank, kernel, n, "none"), pick(rank, kernel, n, op)
+            seeds = sorted(set(base) & set(reg))
+            cells.append(describe(base, reg, seeds) if seeds else "–")
+        print(f"| rank{rank} kernel{kernel} | " + " | ".join(cells) + " |")
+
+def losses(base, reg, seeds):
+    wins = sum(reg[s]["test_mse"] < base[s]["test_mse"] for s in seeds)
+    return (f"{cell([base[s]['test_mse'] for s in seeds])} / {cell([reg[s]['test_mse'] for s in seeds])}"
+            f" ({wins}/{len(seeds)})")
+
+def structure(base, reg, seeds):
+    mean = lambda d, k: sum(d[s][k] for s in seeds) / len(seeds)
+    lams = ",".join(f"{reg[s]['lambda']:g}" for s in seeds)
+    return (f"{mean(base, 'sparsity'):.2f} / {mean(reg, 'sparsity'):.2f}; band {mean(base, 'band_mass'):.2f} / "
+            f"{mean(reg, 'band_mass'):.2f} (λ {lams})")
+
 for op in ops:
-    print(f"\n{steps} outer steps; test MSE (mean ± 95% CI over seeds), without / with {op} sparsity "
-          "(grouped by input feature, lambda chosen on the validation split); wins = seeds where with < without\n")
-    print("| data | " + " | ".join(f"{n} tasks" for n in counts) + " |")
-    print("|---|" + "---|" * len(counts))
-    for rank, kernel in datasets:
-        cells = []
-        for n in counts:
-            base, reg = pick(rank, kernel, n, "none"), pick(rank, kernel, n, op)
-            seeds = sorted(set(base) & set(reg))
-            if not seeds:
-                cells.append("–")
-                continue
-            wins = sum(reg[s]["test_mse"] < base[s]["test_mse"] for s in seeds)
-            cells.append(f"{cell([base[s]['test_mse'] for s in seeds])} / {cell([reg[s]['test_mse'] for s in seeds])}"
-                         f" ({wins}/{len(seeds)})")
-        print(f"| rank{rank} kernel{kernel} | " + " | ".join(cells) + " |")
-    print(f"\nSparsity of U (share of |u| <= 1e-6 max|u|) and share of U's L1 mass on the true band, without / with {op}\n")
-    print("| data | " + " | ".join(f"{n} tasks" for n in counts) + " |")
-    print("|---|" + "---|" * len(counts))
-    for rank, kernel in datasets:
-        cells = []
-        for n in counts:
-            base, reg = pick(rank, kernel, n, "none"), pick(rank, kernel, n, op)
-            seeds = sorted(set(base) & set(reg))
-            if not seeds:
-                cells.append("–")
-                continue
-            mean = lambda d, k: sum(d[s][k] for s in seeds) / len(seeds)
-            lams = ",".join(f"{reg[s]['lambda']:g}" for s in seeds)
-            cells.append(f"{mean(base, 'sparsity'):.2f} / {mean(reg, 'sparsity'):.2f}; band {mean(base, 'band_mass'):.2f} / "
-                         f"{mean(reg, 'band_mass'):.2f} (λ {lams})")
-        print(f"| rank{rank} kernel{kernel} | " + " | ".join(cells) + " |")
+    table(f"\n{steps} outer steps; test MSE (mean ± 95% CI over seeds), without / with {op} sparsity "
+          "(grouped by input feature, lambda chosen on the validation split); wins = seeds where with < without\n",
+          op, losses)
+    table(f"\nSparsity of U (share of |u| <= 1e-6 max|u|) and share of U's L1 mass on the true band, "
+          f"without / with {op}\n", op, structure)
 PY

@@ -2,10 +2,12 @@
 #include "cli/cli.hpp"
 #include "io/h5.hpp"
 #include "tasks/locally_connected.hpp"
+#include "tasks/sharing_tasks.hpp"
 #include "tasks/summary.hpp"
 #include "util/error.hpp"
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 
 using namespace symlearn;
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
       "gen-tasks"};
   app.footer(
       "e.g.: gen-tasks locally-connected --rank 2 --seed 1 -o tasks.h5\n"
+      "      gen-tasks sum-of-numbers --rank 2 --seed 1 -o sums.h5\n"
       "See also: meta-train, eval, inspect-symmetry");
   cli::init_app(app);
   app.require_subcommand(1);
@@ -38,7 +41,7 @@ int main(int argc, char** argv) {
       "Writes /train and /test (x [T,N,n], y [T,N,m], w [T,m,s], b [T,r,s]) and /truth (connectivity,\n"
       "symmetry: the true U with vec(W) = U vec(B)).\n"
       "e.g.: gen-tasks locally-connected --rank 1 --kernel 3 --tasks 2000 -o tasks.h5\n"
-      "      gen-tasks locally-connected --rank 2 | h5ls -r /dev/stdin   (pipes carry HDF5)");
+      "      gen-tasks locally-connected --rank 2 | meta-train --model msr-fc - -o model.h5   (pipes carry HDF5)");
   lc_cmd->add_option("--rank", lc.rank, "Rank r of the filters across positions (1: a convolution)")
       ->capture_default_str();
   lc_cmd->add_option("--kernel", lc.kernel, "Kernel size s")->capture_default_str();
@@ -52,7 +55,47 @@ int main(int argc, char** argv) {
   lc_cmd->add_flag("--permute-inputs", lc.permute_inputs,
                    "Control without shared structure: permute each task's inputs at random after computing y\n"
                    "(recorded in /train/permutation, /test/permutation)");
-  for (auto* cmd : {lc_cmd}) {
+
+  tasks::SumOfNumbersSpec son;
+  auto* son_cmd = app.add_subcommand(
+      "sum-of-numbers",
+      "Sequences of L digits 1..9 labelled by a weighted sum y = sum_p w_p x_p whose weights follow a\n"
+      "known sharing (Yeh et al. 2022): rank 1 = every weight 1; rank 2 = even positions (0, 2, ...)\n"
+      "weigh --w-scale, odd positions 1. Labels of /train, /val, /hyper get uniform noise in [-a, a].");
+  son_cmd->footer(
+      "Writes /train, /val, /hyper, /test (x int64 [1,N,L], y float64 [1,N,1], words string [1,N,L])\n"
+      "and /truth (sharing [L,L] with one-hot rows, weights [L]); /test labels carry no noise.\n"
+      "e.g.: gen-tasks sum-of-numbers --rank 2 --seed 1 -o sums.h5\n"
+      "      gen-tasks sum-of-numbers --test 5 -o small.h5 && h5dump -d /test/words small.h5");
+  son_cmd->add_option("--length", son.length, "Tokens per sequence L")->capture_default_str();
+  son_cmd->add_option("--rank", son.rank, "Rank of the true sharing: 1 (all weights 1) or 2 (even/odd)")
+      ->capture_default_str();
+  son_cmd->add_option("--w-scale", son.w_scale, "Rank 2: the weight of the even positions")->capture_default_str();
+  son_cmd->add_option("--noise", son.noise, "a: label noise uniform in [-a, a] (not on /test)")
+      ->capture_default_str();
+  son_cmd->add_option("--train", son.train, "Examples in /train")->capture_default_str();
+  son_cmd->add_option("--val", son.val, "Examples in /val")->capture_default_str();
+  son_cmd->add_option("--hyper", son.hyper, "Examples in /hyper")->capture_default_str();
+  son_cmd->add_option("--test", son.test, "Examples in /test")->capture_default_str();
+
+  tasks::GaussianSharingSpec gs;
+  auto* gs_cmd = app.add_subcommand(
+      "gaussian-sharing",
+      "Vectors x ~ N(theta, sigma^2 I_K) whose means are shared by a known sharing of given rank\n"
+      "(Yeh et al. 2022): theta = A_gt psi, psi_j = 3 (j+1), coordinates assigned to the groups at\n"
+      "random with every group used. Unsupervised mean estimation: there is no y.");
+  gs_cmd->footer(
+      "Writes /train, /val, /test (x float64 [1,N,K]) and /truth (sharing [K,K] with one-hot rows,\n"
+      "psi [K], zero beyond the rank, means [K] = theta).\n"
+      "e.g.: gen-tasks gaussian-sharing --dim 10 --rank 3 --seed 1 -o gauss.h5");
+  gs_cmd->add_option("--dim", gs.dim, "Dimension K")->capture_default_str();
+  gs_cmd->add_option("--rank", gs.rank, "Number of groups of shared means, 1..K")->capture_default_str();
+  gs_cmd->add_option("--sigma", gs.sigma, "Standard deviation of every coordinate")->capture_default_str();
+  gs_cmd->add_option("--train", gs.train, "Examples in /train")->capture_default_str();
+  gs_cmd->add_option("--val", gs.val, "Examples in /val")->capture_default_str();
+  gs_cmd->add_option("--test", gs.test, "Examples in /test")->capture_default_str();
+
+  for (auto* cmd : {lc_cmd, son_cmd, gs_cmd}) {
     cmd->add_option("-o,--output", output, "Output file ('-' = stdout, never a terminal)")->capture_default_str();
     cli::add_common(*cmd, common, "gen-tasks");
   }
@@ -60,21 +103,42 @@ int main(int argc, char** argv) {
   return cli::run_tool("gen-tasks", app, argc, argv, [&] {
     if (common.json && io::is_stdio(output))
       throw InputError("--json needs -o FILE: stdout already carries the HDF5 data");
-    lc.seed = common.seed;
-    lc.validate();
+    // Each kind: its config, the number of tasks it writes, and the writer.
+    nlohmann::json config;
+    long n_tasks = 1;  // the single-dataset kinds write T = 1
+    std::function<void(io::Writer&)> generate;
+    if (son_cmd->parsed()) {
+      son.seed = common.seed;
+      son.validate();
+      config = son.config();
+      generate = [&](io::Writer& out) { tasks::write_sum_of_numbers(son, out); };
+    } else if (gs_cmd->parsed()) {
+      gs.seed = common.seed;
+      gs.validate();
+      config = gs.config();
+      generate = [&](io::Writer& out) { tasks::write_gaussian_sharing(gs, out); };
+    } else {
+      lc.seed = common.seed;
+      lc.validate();
+      config = lc.config();
+      n_tasks = lc.tasks;
+      generate = [&](io::Writer& out) {
+        cli::Progress bar("gen-tasks", static_cast<std::uint64_t>(lc.tasks), !common.quiet);
+        tasks::write_locally_connected(lc, out, cli::resolve_threads(common.threads),
+                                       [&](long done) { bar.update(static_cast<std::uint64_t>(done)); });
+        bar.finish();
+      };
+    }
     const auto start = std::chrono::steady_clock::now();
-    io::Writer out(output, "tasks", cli::created_by("gen-tasks"), lc.config());
-    cli::Progress bar("gen-tasks", static_cast<std::uint64_t>(lc.tasks), !common.quiet);
-    tasks::write_locally_connected(lc, out, cli::resolve_threads(common.threads),
-                                   [&](long done) { bar.update(static_cast<std::uint64_t>(done)); });
-    bar.finish();
+    io::Writer out(output, "tasks", cli::created_by("gen-tasks"), config);
+    generate(out);
     tasks::WriteStats st;
     st.output = output;
     st.bytes = out.commit();
-    st.tasks = lc.tasks;
+    st.tasks = n_tasks;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     st.peak_rss_mib = cli::peak_rss_mib();
-    if (!common.quiet) std::cerr << "gen-tasks: " << tasks::summary_line(lc.config(), st) << std::endl;
-    if (common.json) std::cout << tasks::summary_json(lc.config(), st).dump(2) << std::endl;
+    if (!common.quiet) std::cerr << "gen-tasks: " << tasks::summary_line(config, st) << std::endl;
+    if (common.json) std::cout << tasks::summary_json(config, st).dump(2) << std::endl;
   });
 }

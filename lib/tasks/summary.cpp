@@ -26,6 +26,15 @@ std::string summary_line(const nlohmann::json& c, const WriteStats& st) {
             "; /train " + std::to_string(c["train_tasks"].get<long>()) + " tasks, /test " +
             std::to_string(c["test_tasks"].get<long>()) + ", " + std::to_string(c["samples"].get<int>()) +
             " samples each";
+  } else if (what == "sum-of-numbers") {
+    what += " rank " + std::to_string(c["rank"].get<int>()) + ", L=" + std::to_string(c["length"].get<int>()) +
+            "; /train " + std::to_string(c["train"].get<long>()) + ", /val " + std::to_string(c["val"].get<long>()) +
+            ", /hyper " + std::to_string(c["hyper"].get<long>()) + ", /test " + std::to_string(c["test"].get<long>()) +
+            " examples";
+  } else if (what == "gaussian-sharing") {
+    what += " rank " + std::to_string(c["rank"].get<int>()) + ", K=" + std::to_string(c["dim"].get<int>()) +
+            "; /train " + std::to_string(c["train"].get<long>()) + ", /val " + std::to_string(c["val"].get<long>()) +
+            ", /test " + std::to_string(c["test"].get<long>()) + " examples";
   }
   char rate[160];
   std::snprintf(rate, sizeof rate, "%s in %.2f s (%.0f tasks/s, %.1f MB/s), peak memory %.0f MiB",

@@ -14,6 +14,7 @@ const char* role_name(Role role) {
     case Role::symmetry: return "symmetry";
     case Role::init: return "init";
     case Role::hyper: return "hyper";
+    case Role::weights: return "weights";
   }
   return "?";
 }
@@ -22,7 +23,8 @@ Role role_from_name(const std::string& name) {
   if (name == "symmetry") return Role::symmetry;
   if (name == "init") return Role::init;
   if (name == "hyper") return Role::hyper;
-  throw InputError("unknown parameter role '" + name + "' (expected symmetry, init or hyper)");
+  if (name == "weights") return Role::weights;
+  throw InputError("unknown parameter role '" + name + "' (expected symmetry, init, hyper or weights)");
 }
 
 const char* lr_mode_name(LrMode mode) {

@@ -21,7 +21,8 @@
 
 namespace symlearn::models {
 
-enum class Role { symmetry, init, hyper };
+// weights: the fitted parameters of a single-dataset model (learned sharing).
+enum class Role { symmetry, init, hyper, weights };
 const char* role_name(Role role);
 Role role_from_name(const std::string& name);  // throws InputError
 

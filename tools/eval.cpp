@@ -3,6 +3,9 @@
 #include "io/h5.hpp"
 #include "learn/evaluate.hpp"
 #include "learn/model_file.hpp"
+#include "learn/sharing_eval.hpp"
+#include "learn/sharing_file.hpp"
+#include "models/sharing.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
@@ -39,6 +42,19 @@ int main(int argc, char** argv) {
     if (io::is_stdio(model_path) && io::is_stdio(tasks_path)) throw InputError("the model and the tasks cannot both come from stdin");
     if (io::is_stdio(output) && common.json) throw InputError("--json and -o - both want stdout");
     io::Reader model_file(model_path, "model");
+    if (models::is_sharing_kind(learn::model_kind(model_file))) {
+      // A single-dataset model: predict on the split (no adaptation), report its metrics.
+      if (!output.empty()) throw InputError("-o is for per-task reports of meta-learned models; use --json");
+      const learn::SharingModel model = learn::load_sharing_model(model_file);
+      io::Reader tasks_file(tasks_path, "tasks");
+      const learn::SharingEval r =
+          learn::evaluate_sharing(model, tasks_file, split.front() == '/' ? split : "/" + split);
+      if (common.json)
+        std::cout << r.to_json().dump(2) << std::endl;
+      else
+        std::cout << r.line(tasks_file.name()) << std::endl;
+      return;
+    }
     const learn::LoadedModel model = learn::load_model(model_file);
     io::Reader tasks_file(tasks_path, "tasks");
     const std::string group = split.front() == '/' ? split : "/" + split;

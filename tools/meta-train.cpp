@@ -3,6 +3,8 @@
 #include "io/h5.hpp"
 #include "learn/meta_train.hpp"
 #include "learn/model_file.hpp"
+#include "learn/sharing_session.hpp"
+#include "models/sharing.hpp"
 #include "learn/train_session.hpp"
 #include "util/error.hpp"
 
@@ -14,12 +16,15 @@ int main(int argc, char** argv) {
   CLI::App app{
       "meta-train: meta-learn a model from many tasks with MAML (second order by default).\n"
       "msr-fc / msr-kron learn a symmetry matrix U shared by all tasks, vec(W) = U v, adapting only v\n"
-      "(Zhou, Knowles, Finn 2021); maml-fc / maml-lc / maml-conv are MAML baselines that adapt every weight.",
+      "(Zhou, Knowles, Finn 2021); maml-fc / maml-lc / maml-conv are MAML baselines that adapt every weight.\n"
+      "sharing learns which weights to share, theta = A psi, on one dataset (sum-of-numbers, gaussian-sharing) by\n"
+      "bi-level optimisation with implicit hypergradients (Yeh et al. 2022); sharing-oracle / -none / -all fix A.",
       "meta-train"};
   app.footer(
       "e.g.: meta-train --model msr-fc tasks.h5 -o model.h5\n"
       "      build/bin/gen-tasks locally-connected --tasks 2000 | meta-train --model msr-fc --steps 200 - | "
       "build/bin/eval --tasks tasks.h5 -\n"
+      "      meta-train --model sharing sums.h5 -o sharing.h5   (sums.h5 from gen-tasks sum-of-numbers)\n"
       "See also: gen-tasks, eval, inspect-symmetry, prox-regularize");
   cli::init_app(app);
   cli::Common common;
@@ -27,7 +32,8 @@ int main(int argc, char** argv) {
   cli::add_common(app, common, "meta-train");
   app.add_option("tasks", s.tasks_path, "Tasks file from gen-tasks ('-' = stdin)")->required();
   app.add_option("-o,--output", s.output, "Model file to write ('-' = stdout, never a terminal)")->capture_default_str();
-  app.add_option("--model", s.kind, "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv")->capture_default_str();
+  app.add_option("--model", s.kind,
+                 "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv | sharing | sharing-oracle | sharing-none | sharing-all")->capture_default_str();
   app.add_option("--latent", s.latent, "msr-fc: columns k of U (default: kernel x rank of the data)");
   app.add_option("--kron-in", s.kron_in, "msr-kron: columns k1 of U1 (n x k1) (default: kernel x rank)");
   app.add_option("--kron-out", s.kron_out, "msr-kron: columns k2 of U2 (m x k2) (default: kernel x rank)");
@@ -70,7 +76,61 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--resume", s.resume, "Continue from a checkpoint or model file (its options are used; --steps may extend)");
 
+  // Learned parameter sharing (--model sharing…): bi-level options.
+  learn::SharingSessionOptions sh;
+  auto* og = "Learned sharing (sharing, sharing-oracle, sharing-none, sharing-all)";
+  app.add_option("--embed", sh.embed, "sharing: token embedding size D")->capture_default_str()->group(og);
+  app.add_option("--hidden", sh.hidden, "sharing: hidden units H per position")->capture_default_str()->group(og);
+  app.add_option("--outer-steps", sh.train.outer_steps, "sharing: outer (hypergradient) steps per start")
+      ->capture_default_str()->group(og);
+  app.add_option("--inner-warmup", sh.train.inner_warmup, "sharing: inner Adam steps before the first hypergradient")
+      ->capture_default_str()->group(og);
+  app.add_option("--weight-decay", sh.train.weight_decay, "sharing: L2 weight wd/2 |w|^2 in the inner objective")
+      ->capture_default_str()->group(og);
+  app.add_option("--ridge", sh.train.ridge, "sharing on gaussian-sharing: ridge on psi in the closed-form inner fit")
+      ->capture_default_str()->group(og);
+  app.add_option("--hypergrad", sh.train.hypergrad.method, "sharing: exact | cg | neumann | identity")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, learn::HypergradMethod>{
+          {"exact", learn::HypergradMethod::exact}, {"cg", learn::HypergradMethod::cg},
+          {"neumann", learn::HypergradMethod::neumann}, {"identity", learn::HypergradMethod::identity}}))
+      ->group(og);
+  app.add_option("--hypergrad-iterations", sh.train.hypergrad.iterations, "sharing: CG iterations / Neumann terms")
+      ->capture_default_str()->group(og);
+  app.add_option("--hypergrad-damping", sh.train.hypergrad.damping, "sharing: delta in (H + delta I) v = g")
+      ->capture_default_str()->group(og);
+  app.add_option("--neumann-alpha", sh.train.hypergrad.neumann_alpha, "sharing: alpha of the Neumann series")
+      ->capture_default_str()->group(og);
+  app.add_option("--logit-init-std", sh.train.logit_init_std, "sharing: std of the initial logits of A")
+      ->capture_default_str()->group(og);
+  app.add_option("--entropy", sh.train.entropy, "sharing: weight of the row-entropy penalty on A (toward one-hot)")
+      ->capture_default_str()->group(og);
+  app.add_option("--nuclear", sh.train.nuclear, "sharing: weight of the nuclear-norm penalty on A (toward few groups)")
+      ->capture_default_str()->group(og);
+  app.add_option("--restarts", sh.train.restarts, "sharing: random starts; the best on /hyper wins")
+      ->capture_default_str()->group(og);
+  app.add_option("--final-steps", sh.train.final_steps, "sharing: most Adam steps of the final fit on train+val")
+      ->capture_default_str()->group(og);
+  app.add_option("--eval-every", sh.train.eval_every, "sharing: final fit: evaluate /hyper every N steps")
+      ->capture_default_str()->group(og);
+  app.add_option("--patience", sh.train.patience, "sharing: final fit: stop after N evaluations without improvement")
+      ->capture_default_str()->group(og);
+
   return cli::run_tool("meta-train", app, argc, argv, [&] {
+    if (models::is_sharing_kind(s.kind)) {
+      // --outer-lr, --inner-lr and --inner-steps keep their meaning; their defaults differ from MAML's.
+      if (app.count("--outer-lr")) sh.train.outer_lr = s.train.outer_lr;
+      if (app.count("--inner-lr")) sh.train.inner_lr = s.inner_lr;
+      if (app.count("--inner-steps")) sh.train.inner_steps = s.train.inner.steps;
+      sh.train.seed = common.seed;
+      sh.tasks_path = s.tasks_path;
+      sh.output = s.output;
+      sh.kind = s.kind;
+      sh.quiet = common.quiet;
+      if (common.json && io::is_stdio(sh.output)) throw InputError("--json needs -o FILE: stdout carries the model");
+      const nlohmann::json summary = learn::run_sharing_train(sh);
+      if (common.json) std::cout << summary.dump(2) << std::endl;
+      return;
+    }
     s.train.seed = common.seed;
     s.threads = cli::resolve_threads(common.threads);
     s.quiet = common.quiet;

@@ -13,6 +13,14 @@ namespace symlearn::learn {
 using ad::Mat;
 using ad::Var;
 
+HypergradOptions default_hypergrad() {
+  HypergradOptions o;
+  o.method = HypergradMethod::cg;
+  o.iterations = 20;
+  o.damping = 0.1;
+  return o;
+}
+
 // ---- options --------------------------------------------------------------------
 
 nlohmann::json SharingOptions::to_json() const {

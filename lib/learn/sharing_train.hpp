@@ -28,6 +28,9 @@
 
 namespace symlearn::learn {
 
+// CG, 20 iterations, damping 0.1 (the ReLU model's Hessian is indefinite away from a strict minimum).
+HypergradOptions default_hypergrad();
+
 struct SharingOptions {
   // Inner problem.
   int inner_warmup = 300;    // Adam steps before the first hypergradient
@@ -37,11 +40,11 @@ struct SharingOptions {
   double ridge = 1e-4;         // ρ (gaussian-sharing)
   // Outer problem.
   int outer_steps = 60;
-  double outer_lr = 0.1;
+  double outer_lr = 0.5;
   double logit_init_std = 1.0;
-  double entropy = 0.0;  // α_H
-  double nuclear = 0.0;  // α_*
-  HypergradOptions hypergrad;
+  double entropy = 0.1;  // α_H
+  double nuclear = 0.1;  // α_*
+  HypergradOptions hypergrad = default_hypergrad();
   int restarts = 3;
   // Final fit with the hard sharing.
   int final_steps = 3000;

@@ -19,14 +19,17 @@ int main(int argc, char** argv) {
       "|u| histogram, singular values; for MSR's U the m x n weight-sharing map, its rows grouped by direction and,\n"
       "with --truth, the mass on the true band and the partition distance to the true tying (rank-1 data);\n"
       "for square matrices symmetric/skew shares, Toeplitz and circulant scores, invertibility and cyclic order;\n"
-      "for generators L0, L1, ... the closure of their commutators.",
+      "for generators L0, L1, ... the closure of their commutators; for a learned-sharing model (sharing,\n"
+      "sharing-oracle, sharing-none, sharing-all) the groups of positions of A (row argmax), how decided its rows are\n"
+      "and, with a sum-of-numbers or gaussian-sharing --truth, the partition distance to the true groups.",
       "inspect-symmetry"};
   app.footer(
       "e.g.: inspect-symmetry model.h5 --truth tasks.h5 --png model.png\n"
       "      build/bin/meta-train --model msr-fc tasks.h5 | inspect-symmetry --json -\n"
       "Rows of U tie when |cos| > --cos-threshold (u and -u alike); rows below --zero-row of the largest row norm\n"
       "count as near zero. The convolution counts as recovered when the band mass exceeds 0.9 and the partition\n"
-      "distance is 0. A heatmap prints below the report when stdout is a terminal (not with NO_COLOR set).\n"
+      "distance is 0; a learned sharing counts as recovered when its groups' partition distance to /truth/sharing\n"
+      "is 0. A heatmap prints below the report when stdout is a terminal (not with NO_COLOR set).\n"
       "See also: meta-train, prox-regularize, eval");
   cli::init_app(app);
   cli::Common common;

@@ -53,6 +53,22 @@ plot::Panel histogram(const MatrixReport& r) {
 // W = unvec(u), m x n, column-major as vec(W) = U v.
 MatrixXd as_w(const Eigen::VectorXd& column, int m, int n) { return Eigen::Map<const MatrixXd>(column.data(), m, n); }
 
+// Positions grouped by column, in order of first position (as the report).
+std::vector<std::vector<int>> groups_of_columns(const std::vector<int>& column) {
+  std::vector<std::vector<int>> groups;
+  std::vector<int> seen;
+  for (std::size_t p = 0; p < column.size(); ++p) {
+    const auto it = std::find(seen.begin(), seen.end(), column[p]);
+    const std::size_t k = static_cast<std::size_t>(it - seen.begin());
+    if (it == seen.end()) {
+      seen.push_back(column[p]);
+      groups.emplace_back();
+    }
+    groups[k].push_back(static_cast<int>(p));
+  }
+  return groups;
+}
+
 }  // namespace
 
 plot::Figure report_figure(const SymmetryReport& rep) {
@@ -63,8 +79,12 @@ plot::Figure report_figure(const SymmetryReport& rep) {
   std::vector<std::string> caption;
   if (rep.truth) {
     const Truth& t = *rep.truth;
-    caption.push_back("truth: " + basename(t.name) + ", rank " + std::to_string(t.rank) + ", kernel " +
-                      std::to_string(t.kernel) + (t.permuted_inputs ? ", inputs permuted per task" : ""));
+    if (t.has_sharing)
+      caption.push_back("truth: " + basename(t.name) + " (" + t.kind + "), length " + std::to_string(t.length) +
+                        ", true groups " + groups_str(groups_of_columns(t.sharing_groups)));
+    else
+      caption.push_back("truth: " + basename(t.name) + ", rank " + std::to_string(t.rank) + ", kernel " +
+                        std::to_string(t.kernel) + (t.permuted_inputs ? ", inputs permuted per task" : ""));
   }
   std::vector<plot::Panel> panels;
   for (const auto& r : rep.matrices) {
@@ -96,6 +116,18 @@ plot::Figure report_figure(const SymmetryReport& rep) {
                           " of U not drawn");
       const std::string v = verdict_line(s, rep.options);
       if (!v.empty()) caption.push_back(r.name + ": " + v);
+    } else if (r.sharing_groups) {
+      const SharingGroupsReport& g = *r.sharing_groups;
+      const std::string l = dims(g.length, g.length);
+      panels.push_back(heatmap(r.name + ": A [" + l + "]",
+                               "row p: position, column q: psi_q; row max min " + fixed3(g.row_max_min) + ", mean " +
+                                   fixed3(g.row_max_mean),
+                               r.value, true));
+      if (g.compared && rep.truth && rep.truth->has_sharing)
+        panels.push_back(heatmap("truth: A_gt [" + l + "]", "one-hot rows: the true groups", rep.truth->sharing, true));
+      caption.push_back(r.name + ": " + std::to_string(g.groups.size()) + " groups " + groups_str(g.groups) +
+                        " (row argmax of A)");
+      if (g.compared) caption.push_back(r.name + ": " + sharing_verdict_line(g));
     } else {
       std::string sub;
       if (r.square)

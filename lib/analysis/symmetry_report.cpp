@@ -1,5 +1,6 @@
 #include "analysis/symmetry_report.hpp"
 
+#include "models/sharing.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
@@ -141,7 +142,68 @@ bool is_generator_name(const std::string& s) {
   return s.size() >= 2 && s.size() <= 10 && s[0] == 'L' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Argmax column of each row (ties: the first column, as models::sharing_groups).
+std::vector<int> row_argmax(const MatrixXd& a) {
+  std::vector<int> col(static_cast<std::size_t>(a.rows()), 0);
+  for (Eigen::Index p = 0; p < a.rows(); ++p) {
+    Eigen::Index best = 0;
+    for (Eigen::Index q = 1; q < a.cols(); ++q)
+      if (a(p, q) > a(p, best)) best = q;
+    col[static_cast<std::size_t>(p)] = static_cast<int>(best);
+  }
+  return col;
+}
+
+// Positions grouped by their column, groups in order of their first position.
+std::vector<std::vector<int>> groups_of(const std::vector<int>& column, std::vector<int>* group_column = nullptr) {
+  std::vector<std::vector<int>> groups;
+  std::map<int, std::size_t> index;
+  for (std::size_t p = 0; p < column.size(); ++p) {
+    auto [it, fresh] = index.emplace(column[p], groups.size());
+    if (fresh) {
+      groups.emplace_back();
+      if (group_column) group_column->push_back(column[p]);
+    }
+    groups[it->second].push_back(static_cast<int>(p));
+  }
+  return groups;
+}
+
+std::string square_shape(long n) { return "[" + std::to_string(n) + " x " + std::to_string(n) + "]"; }
+
 }  // namespace
+
+SharingGroupsReport sharing_groups_report(const MatrixXd& a) {
+  SharingGroupsReport s;
+  s.length = static_cast<int>(a.rows());
+  s.column = row_argmax(a);
+  s.groups = groups_of(s.column, &s.group_column);
+  if (a.rows() > 0 && a.cols() > 0) {
+    const VectorXd row_max = a.rowwise().maxCoeff();
+    s.row_max_min = row_max.minCoeff();
+    s.row_max_mean = row_max.mean();
+  }
+  return s;
+}
+
+std::string groups_str(const std::vector<std::vector<int>>& groups) {
+  std::string out;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    out += g ? " {" : "{";
+    for (std::size_t k = 0; k < groups[g].size(); ++k) out += (k ? " " : "") + std::to_string(groups[g][k]);
+    out += "}";
+  }
+  return out;
+}
+
+std::string sharing_verdict_line(const SharingGroupsReport& s) {
+  if (!s.compared) return "";
+  if (s.recovered)
+    return "sharing recovered: partition distance 0 (" + std::to_string(s.groups.size()) + " groups, as in the truth)";
+  return "sharing not recovered: partition distance " + std::to_string(s.partition_distance) + " (" +
+         std::to_string(s.groups.size()) + (s.groups.size() == 1 ? " learned group, " : " learned groups, ") +
+         std::to_string(s.true_groups.size()) + " true)";
+}
 
 Truth load_truth(const io::Reader& f) {
   Truth t;
@@ -153,6 +215,19 @@ Truth load_truth(const io::Reader& f) {
   t.input_dim = json_int(c, "input_dim");
   t.output_dim = json_int(c, "output_dim");
   t.permuted_inputs = c.value("permute_inputs", false);
+  if (!f.has("/truth/symmetry") && f.has("/truth/sharing")) {
+    const io::Shape shape = f.shape("/truth/sharing");
+    if (shape.size() != 2 || shape[0] != shape[1] || shape[0] < 1)
+      throw InputError(f.name() + ": /truth/sharing has shape " + io::shape_str(shape) + ", expected [L,L]");
+    const long n = static_cast<long>(shape[0]);
+    const io::Array a = f.read("/truth/sharing", {n, n});
+    t.sharing = to_matrix(a, n, n);
+    if (!t.sharing.allFinite()) throw InputError(f.name() + ": /truth/sharing holds NaN or Inf");
+    t.length = static_cast<int>(n);
+    t.sharing_groups = row_argmax(t.sharing);
+    t.has_sharing = true;
+    return t;
+  }
   if (!f.has("/truth/symmetry")) {
     t.note = "no /truth/symmetry: nothing to compare with";
     return t;
@@ -189,7 +264,13 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
       throw InputError(truth->name + ": holds " + std::to_string(truth->input_dim) + " -> " +
                        std::to_string(truth->output_dim) + " tasks but the " + rep.kind + " model " + f.name() +
                        " maps " + std::to_string(n) + " -> " + std::to_string(m));
-    if (m == 0 || n == 0) rep.notes.push_back("truth not compared: the model's config gives no input/output dimensions");
+    if (truth->has_symmetry && (m == 0 || n == 0))
+      rep.notes.push_back("truth not compared: the model's config gives no input/output dimensions");
+    if (truth->has_sharing && !models::is_sharing_kind(rep.kind))
+      rep.notes.push_back("truth not compared: " + truth->name + " holds a sharing (/truth/sharing) and a " + rep.kind +
+                          " model has none");
+    if (!truth->has_sharing && models::is_sharing_kind(rep.kind))
+      rep.notes.push_back("truth not compared: " + truth->name + " has no /truth/sharing");
   }
   if (!f.has("/params")) {
     rep.notes.push_back("no /params group: nothing to inspect");
@@ -270,6 +351,20 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
     if (m > 0 && n > 0 && rows == static_cast<long>(m) * n && rows > 1 && (composite || !kron))
       r.sharing = analyse_sharing(r.value, m, n, truth && truth->has_symmetry ? truth : nullptr, opt, r.notes);
     if (rows == cols && rows >= 2) r.square = analyse_square(r.value, r.stats, opt, r.notes);
+    if (models::is_sharing_kind(rep.kind) && r.name == "sharing" && r.shape.size() == 2 && rows == cols && rows >= 1) {
+      SharingGroupsReport g = sharing_groups_report(r.value);
+      if (truth && truth->has_sharing) {
+        if (truth->length != rows)
+          throw InputError(truth->name + ": /truth/sharing is " + square_shape(truth->length) + " but the " + rep.kind +
+                           " model " + f.name() + " has /params/sharing " + square_shape(rows));
+        g.compared = true;
+        g.true_column = truth->sharing_groups;
+        g.true_groups = groups_of(truth->sharing_groups);
+        g.partition_distance = partition_distance(g.column, truth->sharing_groups);
+        g.recovered = g.partition_distance == 0;
+      }
+      r.sharing_groups = std::move(g);
+    }
   }
 
   // Generator sets: params L0, L1, ... of one square shape, and 3-D stacks.
@@ -337,7 +432,13 @@ nlohmann::json report_json(const SymmetryReport& rep) {
     const Truth& t = *rep.truth;
     j["truth"] = {{"file", t.name},         {"kind", t.kind},          {"rank", t.rank},
                   {"kernel", t.kernel},     {"input_dim", t.input_dim}, {"output_dim", t.output_dim},
-                  {"permuted_inputs", t.permuted_inputs}, {"has_symmetry", t.has_symmetry}};
+                  {"permuted_inputs", t.permuted_inputs}, {"has_symmetry", t.has_symmetry},
+                  {"has_sharing", t.has_sharing}};
+    if (t.has_sharing) {
+      j["truth"]["length"] = t.length;
+      j["truth"]["sharing_columns"] = t.sharing_groups;
+      j["truth"]["sharing_groups"] = groups_of(t.sharing_groups);
+    }
   } else {
     j["truth"] = nullptr;
   }
@@ -394,6 +495,27 @@ nlohmann::json report_json(const SymmetryReport& rep) {
         sq["order_residual"] = finite_or_null(q.order_residual);
       }
       m["square"] = sq;
+    }
+    if (r.sharing_groups) {
+      const SharingGroupsReport& g = *r.sharing_groups;
+      nlohmann::json sg = {{"length", g.length},
+                           {"count", g.groups.size()},
+                           {"groups", g.groups},
+                           {"group_columns", g.group_column},
+                           {"columns", g.column},
+                           {"row_max_min", g.row_max_min},
+                           {"row_max_mean", g.row_max_mean},
+                           {"description", "position p uses psi_q, q = columns[p] = argmax_q A[p, q]; groups: the "
+                                           "positions of each q, ordered by first position; row_max: max_q A[p, q]"}};
+      if (g.compared)
+        sg["truth"] = {{"groups", g.true_groups},
+                       {"columns", g.true_column},
+                       {"count", g.true_groups.size()},
+                       {"partition_distance", g.partition_distance},
+                       {"recovered", g.recovered}};
+      else
+        sg["truth"] = nullptr;
+      m["sharing_groups"] = sg;
     }
     m["notes"] = r.notes;
     j["matrices"].push_back(m);
@@ -479,6 +601,9 @@ std::string report_text(const SymmetryReport& rep) {
     if (t.rank > 0) s += ", rank " + std::to_string(t.rank) + (t.rank == 1 ? " (a convolution)" : "");
     if (t.kernel > 0) s += ", kernel " + std::to_string(t.kernel);
     if (t.permuted_inputs) s += ", inputs permuted per task (no weight sharing is common to all tasks)";
+    if (t.has_sharing)
+      s += ", length " + std::to_string(t.length) + ", " + std::to_string(groups_of(t.sharing_groups).size()) +
+           " true groups";
     out += "truth   " + t.name + ": " + s + "\n";
   }
   for (const auto& r : rep.matrices) {
@@ -555,6 +680,22 @@ std::string report_text(const SymmetryReport& rep) {
         out += line("cyclic", c);
       } else if (q.order > 0) {
         out += line("cyclic", "not computed (matrix too large)");
+      }
+    }
+    if (r.sharing_groups) {
+      const SharingGroupsReport& g = *r.sharing_groups;
+      out += line("groups", std::to_string(g.groups.size()) + " (row argmax of A: position p uses psi_q)");
+      for (std::size_t k = 0; k < g.groups.size(); ++k) {
+        std::string pos;
+        for (int p : g.groups[k]) pos += " " + std::to_string(p);
+        out += line("", "group " + std::to_string(k) + ": positions" + pos + "  (psi_" +
+                            std::to_string(g.group_column[k]) + ")");
+      }
+      out += line("decided", "row max of A: min " + fmt("%.3f", g.row_max_min) + ", mean " +
+                                 fmt("%.3f", g.row_max_mean) + " (1: every row one-hot)");
+      if (g.compared) {
+        out += line("true groups", std::to_string(g.true_groups.size()) + ": " + groups_str(g.true_groups));
+        out += line("verdict", sharing_verdict_line(g));
       }
     }
     for (const auto& note : r.notes) out += line("note", note);

@@ -13,7 +13,12 @@
 // - a square matrix: symmetric/skew shares, Toeplitz and circulant scores,
 //   invertibility and the cyclic order p with A^p = I;
 // - generators (params L0, L1, ... of one square shape, or a 3-D stack):
-//   closure of their commutators within their span.
+//   closure of their commutators within their span;
+// - the sharing matrix A of a learned-sharing model (model sharing,
+//   sharing-oracle, sharing-none, sharing-all; /params/sharing, L x L,
+//   row-stochastic): the groups of positions (row argmax), how decided the
+//   rows are and, with a sum-of-numbers or gaussian-sharing truth
+//   (/truth/sharing), the partition distance to the true groups.
 #pragma once
 
 #include "analysis/symmetry_scores.hpp"
@@ -36,7 +41,8 @@ struct InspectOptions {
   double band_threshold = 0.9;  // band mass above which locality counts as recovered
 };
 
-// Ground truth of a tasks file (gen-tasks locally-connected).
+// Ground truth of a tasks file (gen-tasks locally-connected, sum-of-numbers,
+// gaussian-sharing).
 struct Truth {
   std::string name;
   std::string kind;
@@ -44,10 +50,15 @@ struct Truth {
   bool permuted_inputs = false;
   bool has_symmetry = false;
   MatrixXd symmetry;  // U_true, (m n) x (r s)
-  std::string note;   // what the file lacks, when it lacks something
+  // Learned-sharing data: /truth/sharing, L x L, one-hot rows.
+  bool has_sharing = false;
+  int length = 0;                   // L (positions or coordinates)
+  MatrixXd sharing;                 // A_gt
+  std::vector<int> sharing_groups;  // argmax column of each row of A_gt
+  std::string note;  // what the file lacks, when it lacks something
 };
-// Reads /truth/symmetry and the config; throws InputError for a file that
-// is not a tasks file or whose truth has the wrong shape.
+// Reads /truth/symmetry or /truth/sharing and the config; throws InputError
+// for a file that is not a tasks file or whose truth has the wrong shape.
 Truth load_truth(const io::Reader& tasks);
 
 struct SharingReport {
@@ -79,6 +90,28 @@ struct SquareReport {
   double order_residual = 0;
 };
 
+// The groups of a learned-sharing matrix A (L x L, row-stochastic): position
+// p uses the weights psi_q of q = argmax_q A[p, q] (ties: the first column).
+struct SharingGroupsReport {
+  int length = 0;
+  std::vector<int> column;                    // argmax column of each row
+  std::vector<int> group_column;              // per group: its column q
+  std::vector<std::vector<int>> groups;       // per group: its positions, groups ordered by first position
+  double row_max_min = 0, row_max_mean = 0;   // over rows of max_q A[p, q]: 1 when every row is decided
+  // Against /truth/sharing (compared = true):
+  bool compared = false;
+  std::vector<std::vector<int>> true_groups;  // same order convention
+  std::vector<int> true_column;
+  long partition_distance = 0;
+  bool recovered = false;
+};
+// The groups of A, without truth.
+SharingGroupsReport sharing_groups_report(const MatrixXd& a);
+// One line: "sharing recovered: partition distance 0 ..." / "sharing not recovered: ..." ("" without truth).
+std::string sharing_verdict_line(const SharingGroupsReport& s);
+// "{0 2} {1 3}"
+std::string groups_str(const std::vector<std::vector<int>>& groups);
+
 struct MatrixReport {
   std::string name;    // "U", "L[2]", "kron(U1,U2)"
   std::string source;  // where it came from, e.g. "/params/U"
@@ -87,6 +120,7 @@ struct MatrixReport {
   MatrixStats stats;
   std::optional<SharingReport> sharing;
   std::optional<SquareReport> square;
+  std::optional<SharingGroupsReport> sharing_groups;  // /params/sharing of a learned-sharing model
   std::vector<std::string> notes;  // what could not be analysed, and why
 };
 

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench repro-msr repro-sparse sanitize clean
+.PHONY: all deps build test demo bench repro-msr repro-sparse repro-sharing sanitize clean
 
 all: build
 
@@ -34,6 +34,10 @@ repro-msr: build
 # The sparse-MSR paper's Table I, with and without exclusive sparsity (tens of minutes).
 repro-sparse: build
 	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),2000) sh tests/repro/sparse_msr.sh
+
+# Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds (~12 min).
+repro-sharing: build
+	@BIN=$(BUILD)/bin sh tests/repro/sharing_sum.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

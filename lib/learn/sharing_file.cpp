@@ -53,8 +53,7 @@ void save_sharing_model(const std::string& target, const std::string& created_by
                                  {"seed", m.options.seed},
                                  {"dataset", {{"path", dataset.path}, {"sha256", dataset.sha256}, {"kind", dataset.kind}}},
                                  {"target", {{"mean", m.y_mean}, {"std", m.y_std}}},
-                                 {"chosen_start", m.log.chosen},
-                                 {"seconds", m.seconds}};
+                                 {"chosen_start", m.log.chosen}};  // no timings: same inputs and seed give a bit-identical file
   io::Writer w(target, "model", created_by, config);
   w.attr("/", "model", m.arch.kind);
   w.group("/params");
@@ -106,7 +105,6 @@ SharingModel load_sharing_model(const io::Reader& f, DatasetRecord* dataset) {
     m.y_std = c["target"].value("std", 1.0);
   }
   m.log.chosen = c.value("chosen_start", 0);
-  m.seconds = c.value("seconds", 0.0);
   m.log.outer_val_loss = read_vector(f, "/log/outer_val_loss");
   m.log.outer_entropy = read_vector(f, "/log/outer_entropy");
   m.log.final_hyper_loss = read_vector(f, "/log/final_hyper_loss");

@@ -3,6 +3,7 @@
 #include "io/h5.hpp"
 #include "learn/evaluate.hpp"
 #include "learn/model_file.hpp"
+#include "learn/supervised.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
@@ -39,6 +40,12 @@ int main(int argc, char** argv) {
     if (io::is_stdio(model_path) && io::is_stdio(tasks_path)) throw InputError("the model and the tasks cannot both come from stdin");
     if (io::is_stdio(output) && common.json) throw InputError("--json and -o - both want stdout");
     io::Reader model_file(model_path, "model");
+    if (learn::is_image_model(model_file)) {  // L-conv family (issue 7): accuracy, confusion matrix
+      if (!output.empty()) throw InputError("-o is for meta-learned models; use --json for an image model's results");
+      const nlohmann::json r = learn::evaluate_classifier_file(model_file, tasks_path, split, opt.limit);
+      std::cout << (common.json ? r.dump(2) + "\n" : learn::eval_text(r)) << std::flush;
+      return;
+    }
     const learn::LoadedModel model = learn::load_model(model_file);
     io::Reader tasks_file(tasks_path, "tasks");
     const std::string group = split.front() == '/' ? split : "/" + split;

@@ -3,6 +3,8 @@
 #include "io/h5.hpp"
 #include "learn/meta_train.hpp"
 #include "learn/model_file.hpp"
+#include "learn/supervised.hpp"
+#include "models/lconv.hpp"
 #include "learn/train_session.hpp"
 #include "util/error.hpp"
 
@@ -27,7 +29,7 @@ int main(int argc, char** argv) {
   cli::add_common(app, common, "meta-train");
   app.add_option("tasks", s.tasks_path, "Tasks file from gen-tasks ('-' = stdin)")->required();
   app.add_option("-o,--output", s.output, "Model file to write ('-' = stdout, never a terminal)")->capture_default_str();
-  app.add_option("--model", s.kind, "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv")->capture_default_str();
+  app.add_option("--model", s.kind, "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv | lconv | lconv-random | cnn | fc | fc-shallow")->capture_default_str();
   app.add_option("--latent", s.latent, "msr-fc: columns k of U (default: kernel x rank of the data)");
   app.add_option("--kron-in", s.kron_in, "msr-kron: columns k1 of U1 (n x k1) (default: kernel x rank)");
   app.add_option("--kron-out", s.kron_out, "msr-kron: columns k2 of U2 (m x k2) (default: kernel x rank)");
@@ -70,7 +72,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--resume", s.resume, "Continue from a checkpoint or model file (its options are used; --steps may extend)");
 
+  // ---- image classifiers on gen-tasks rotated-scrambled data (L-conv, issue 7) ----
+  learn::ClassifierSessionOptions img;
+  app.add_option("--epochs", img.train.epochs, "Image models: epochs over /train")->capture_default_str()->group("Image models");
+  app.add_option("--batch", img.train.batch, "Image models: mini-batch size")->capture_default_str()->group("Image models");
+  app.add_option("--lr", img.train.lr, "Image models: learning rate")->capture_default_str()->group("Image models");
+  app.add_option("--optimizer", img.train.optimizer, "Image models: adam | rmsprop")->capture_default_str()->group("Image models");
+  app.add_option("--layers", img.arch.layers, "Image models: L-conv / conv / fc layers (1 or 2)")->capture_default_str()->group("Image models");
+  app.add_option("--filters", img.arch.filters, "Image models: channels F of each layer")->capture_default_str()->group("Image models");
+  app.add_option("--generators", img.arch.generators, "lconv: learned generators L_i (plus L_0 = I)")->capture_default_str()->group("Image models");
+  app.add_option("--rank", img.arch.rank, "lconv: rank d_h of each L_i = U_i V_i")->capture_default_str()->group("Image models");
+  app.add_option("--hidden", img.arch.hidden, "fc-shallow: hidden width (0: match lconv's parameter count)")->capture_default_str()->group("Image models");
+  app.add_option("--train-examples", img.train.train_limit, "Image models: use only the first N training images (0: all)")->capture_default_str()->group("Image models");
+  app.add_option("--checkpoint-batches", img.checkpoint_every, "Image models: write a checkpoint every N mini-batches (0: only at Ctrl-C)")->capture_default_str()->group("Image models");
+
   return cli::run_tool("meta-train", app, argc, argv, [&] {
+    if (models::is_image_kind(s.kind) || (!s.resume.empty() && app.count("--model") == 0 && learn::is_image_model_file(s.resume))) {
+      img.tasks_path = s.tasks_path;
+      img.output = s.output;
+      img.arch.kind = s.kind;
+      img.train.seed = common.seed;
+      img.checkpoint = s.checkpoint;
+      img.resume = s.resume;
+      img.epochs_given = app.count("--epochs") > 0;
+      img.quiet = common.quiet;
+      if (common.json && io::is_stdio(img.output)) throw InputError("--json needs -o FILE: stdout carries the model");
+      const nlohmann::json summary = learn::run_classifier_training(img);
+      if (common.json) std::cout << summary.dump(2) << std::endl;
+      return;
+    }
     s.train.seed = common.seed;
     s.threads = cli::resolve_threads(common.threads);
     s.quiet = common.quiet;

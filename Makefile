@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench repro-msr repro-sparse sanitize clean
+.PHONY: all deps build test demo bench repro-msr repro-sparse repro-lconv sanitize clean
 
 all: build
 
@@ -34,6 +34,10 @@ repro-msr: build
 # The sparse-MSR paper's Table I, with and without exclusive sparsity (tens of minutes).
 repro-sparse: build
 	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),2000) sh tests/repro/sparse_msr.sh
+
+# L-conv vs CNN / FC baselines on plain, rotated and rotated+scrambled images (minutes).
+repro-lconv: build
+	@BIN=$(BUILD)/bin EPOCHS=$(or $(EPOCHS),10) FEPOCHS=$(or $(FEPOCHS),3) sh tests/repro/lconv.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench repro-msr repro-sparse repro-sharing sanitize clean
+.PHONY: all deps build test demo bench repro-msr repro-sparse repro-sharing repro-lconv sanitize clean
 
 all: build
 
@@ -38,6 +38,10 @@ repro-sparse: build
 # Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds (~12 min).
 repro-sharing: build
 	@BIN=$(BUILD)/bin sh tests/repro/sharing_sum.sh
+
+# L-conv vs CNN / FC baselines on plain, rotated and rotated+scrambled images (minutes).
+repro-lconv: build
+	@BIN=$(BUILD)/bin EPOCHS=$(or $(EPOCHS),10) FEPOCHS=$(or $(FEPOCHS),3) sh tests/repro/lconv.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

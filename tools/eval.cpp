@@ -6,6 +6,7 @@
 #include "learn/sharing_eval.hpp"
 #include "learn/sharing_file.hpp"
 #include "models/sharing.hpp"
+#include "learn/supervised.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
@@ -53,6 +54,12 @@ int main(int argc, char** argv) {
         std::cout << r.to_json().dump(2) << std::endl;
       else
         std::cout << r.line(tasks_file.name()) << std::endl;
+      return;
+    }
+    if (learn::is_image_model(model_file)) {  // L-conv family (issue 7): accuracy, confusion matrix
+      if (!output.empty()) throw InputError("-o is for meta-learned models; use --json for an image model's results");
+      const nlohmann::json r = learn::evaluate_classifier_file(model_file, tasks_path, split, opt.limit);
+      std::cout << (common.json ? r.dump(2) + "\n" : learn::eval_text(r)) << std::flush;
       return;
     }
     const learn::LoadedModel model = learn::load_model(model_file);

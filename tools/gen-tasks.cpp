@@ -1,6 +1,7 @@
 // gen-tasks: write synthetic task datasets (HDF5) for symmetry learning.
 #include "cli/cli.hpp"
 #include "io/h5.hpp"
+#include "tasks/images.hpp"
 #include "tasks/locally_connected.hpp"
 #include "tasks/sharing_tasks.hpp"
 #include "tasks/summary.hpp"
@@ -95,7 +96,29 @@ int main(int argc, char** argv) {
   gs_cmd->add_option("--val", gs.val, "Examples in /val")->capture_default_str();
   gs_cmd->add_option("--test", gs.test, "Examples in /test")->capture_default_str();
 
-  for (auto* cmd : {lc_cmd, son_cmd, gs_cmd}) {
+
+  // ---- rotated-scrambled (L-conv, issue 7) ----
+  tasks::RotatedScrambledSpec rs;
+  auto* rs_cmd = app.add_subcommand(
+      "rotated-scrambled",
+      "Image classification (L-conv, Dehmamy et al. 2021): each image turned by its own angle in [-90, 90) degrees\n"
+      "(bilinear, border pixels extended), then every image's pixels permuted by one fixed random permutation.");
+  rs_cmd->footer(
+      "Writes /train and /test (x [1,N,H*W*C] float32, channels last, y [1,N] int64 labels) and /truth\n"
+      "(permutation [H*W]: stored pixel k is rotated pixel permutation[k]; train_angle, test_angle in degrees).\n"
+      "e.g.: gen-tasks rotated-scrambled --rotate --scramble --seed 1 -o glyphs.h5\n"
+      "      gen-tasks rotated-scrambled --source fashion-mnist --rotate --scramble --train 10000 -o fmnist.h5");
+  rs_cmd->add_option("--source", rs.source,
+                     "builtin (ten classes of drawn glyphs) | fashion-mnist (Debian dataset-fashion-mnist) |\n"
+                     "idx:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS] (IDX files, gzipped or not)")
+      ->capture_default_str();
+  rs_cmd->add_flag("--rotate", rs.rotate, "Turn each image by a uniform random angle in [-90, 90) degrees");
+  rs_cmd->add_flag("--scramble", rs.scramble, "Permute the pixels of every image by one fixed random permutation");
+  rs_cmd->add_option("--train", rs.train, "Training images (default: the source's split; builtin 4000)");
+  rs_cmd->add_option("--test", rs.test, "Test images (default: the source's split; builtin 1000)");
+  rs_cmd->add_option("--size", rs.size, "builtin: image side in pixels")->capture_default_str();
+
+  for (auto* cmd : {lc_cmd, son_cmd, gs_cmd, rs_cmd}) {
     cmd->add_option("-o,--output", output, "Output file ('-' = stdout, never a terminal)")->capture_default_str();
     cli::add_common(*cmd, common, "gen-tasks");
   }
@@ -103,6 +126,22 @@ int main(int argc, char** argv) {
   return cli::run_tool("gen-tasks", app, argc, argv, [&] {
     if (common.json && io::is_stdio(output))
       throw InputError("--json needs -o FILE: stdout already carries the HDF5 data");
+    if (rs_cmd->parsed()) {
+      rs.seed = common.seed;
+      rs.validate();
+      io::Writer out(output, "tasks", cli::created_by("gen-tasks"), rs.config());
+      const tasks::RotatedScrambledStats st = tasks::write_rotated_scrambled(rs, out);
+      const std::uint64_t bytes = out.commit();
+      nlohmann::json j = {{"kind", "rotated-scrambled"}, {"train", st.train}, {"test", st.test}, {"height", st.height},
+                          {"width", st.width}, {"channels", st.channels}, {"classes", st.classes},
+                          {"bytes", bytes}, {"output", output}, {"peak_rss_mib", cli::peak_rss_mib()}};
+      if (!common.quiet)
+        std::cerr << "gen-tasks: rotated-scrambled " << st.train << " + " << st.test << " images " << st.height << "x"
+                  << st.width << "x" << st.channels << ", " << st.classes << " classes, " << cli::human_bytes(double(bytes))
+                  << std::endl;
+      if (common.json) std::cout << j.dump(2) << std::endl;
+      return;
+    }
     // Each kind: its config, the number of tasks it writes, and the writer.
     nlohmann::json config;
     long n_tasks = 1;  // the single-dataset kinds write T = 1

@@ -1,5 +1,6 @@
 // inspect-symmetry: did the model find the symmetry? Reports on every
 // symmetry parameter of a model file, optionally against a tasks file's truth.
+#include "analysis/lconv_report.hpp"
 #include "analysis/symmetry_report.hpp"
 #include "cli/cli.hpp"
 #include "io/h5.hpp"
@@ -53,6 +54,14 @@ int main(int argc, char** argv) {
       throw InputError("the model and the truth cannot both come from stdin");
     if (io::is_stdio(png) && common.json) throw InputError("--json and --png - both want stdout");
     io::Reader model(model_path, "model");
+    if (analysis::is_lconv_model(model)) {  // L-conv generators (issue 7)
+      if (!png.empty()) throw InputError("--png is not drawn for L-conv models yet");
+      std::optional<io::Reader> tasks;
+      if (!truth_path.empty()) tasks.emplace(truth_path, "tasks");
+      const analysis::LconvReport r = analysis::inspect_lconv(model, tasks ? &*tasks : nullptr);
+      std::cout << (common.json ? analysis::lconv_report_json(r).dump(2) + "\n" : analysis::lconv_report_text(r)) << std::flush;
+      return;
+    }
     std::optional<analysis::Truth> truth;
     if (!truth_path.empty()) {
       io::Reader tasks(truth_path, "tasks");

@@ -5,6 +5,8 @@
 #include "learn/model_file.hpp"
 #include "learn/sharing_session.hpp"
 #include "models/sharing.hpp"
+#include "learn/supervised.hpp"
+#include "models/lconv.hpp"
 #include "learn/train_session.hpp"
 #include "util/error.hpp"
 
@@ -33,7 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("tasks", s.tasks_path, "Tasks file from gen-tasks ('-' = stdin)")->required();
   app.add_option("-o,--output", s.output, "Model file to write ('-' = stdout, never a terminal)")->capture_default_str();
   app.add_option("--model", s.kind,
-                 "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv | sharing | sharing-oracle | sharing-none | sharing-all")->capture_default_str();
+                 "msr-fc | msr-kron | maml-fc | maml-lc | maml-conv | sharing | sharing-oracle | sharing-none |\n"
+                 "sharing-all | lconv | lconv-random | cnn | fc | fc-shallow")->capture_default_str();
   app.add_option("--latent", s.latent, "msr-fc: columns k of U (default: kernel x rank of the data)");
   app.add_option("--kron-in", s.kron_in, "msr-kron: columns k1 of U1 (n x k1) (default: kernel x rank)");
   app.add_option("--kron-out", s.kron_out, "msr-kron: columns k2 of U2 (m x k2) (default: kernel x rank)");
@@ -80,7 +83,7 @@ int main(int argc, char** argv) {
   learn::SharingSessionOptions sh;
   auto* og = "Learned sharing (sharing, sharing-oracle, sharing-none, sharing-all)";
   app.add_option("--embed", sh.embed, "sharing: token embedding size D")->capture_default_str()->group(og);
-  app.add_option("--hidden", sh.hidden, "sharing: hidden units H per position")->capture_default_str()->group(og);
+  app.add_option("--hidden", sh.hidden, "sharing: hidden units H per position; fc-shallow: hidden width (0: match lconv's parameter count)")->capture_default_str()->group(og);
   app.add_option("--outer-steps", sh.train.outer_steps, "sharing: outer (hypergradient) steps per start")
       ->capture_default_str()->group(og);
   app.add_option("--inner-warmup", sh.train.inner_warmup, "sharing: inner Adam steps before the first hypergradient")
@@ -115,7 +118,35 @@ int main(int argc, char** argv) {
   app.add_option("--patience", sh.train.patience, "sharing: final fit: stop after N evaluations without improvement")
       ->capture_default_str()->group(og);
 
+  // ---- image classifiers on gen-tasks rotated-scrambled data (L-conv, issue 7) ----
+  learn::ClassifierSessionOptions img;
+  app.add_option("--epochs", img.train.epochs, "Image models: epochs over /train")->capture_default_str()->group("Image models");
+  app.add_option("--batch", img.train.batch, "Image models: mini-batch size")->capture_default_str()->group("Image models");
+  app.add_option("--lr", img.train.lr, "Image models: learning rate")->capture_default_str()->group("Image models");
+  app.add_option("--optimizer", img.train.optimizer, "Image models: adam | rmsprop")->capture_default_str()->group("Image models");
+  app.add_option("--layers", img.arch.layers, "Image models: L-conv / conv / fc layers (1 or 2)")->capture_default_str()->group("Image models");
+  app.add_option("--filters", img.arch.filters, "Image models: channels F of each layer")->capture_default_str()->group("Image models");
+  app.add_option("--generators", img.arch.generators, "lconv: learned generators L_i (plus L_0 = I)")->capture_default_str()->group("Image models");
+  app.add_option("--rank", img.arch.rank, "lconv: rank d_h of each L_i = U_i V_i")->capture_default_str()->group("Image models");
+  app.add_option("--train-examples", img.train.train_limit, "Image models: use only the first N training images (0: all)")->capture_default_str()->group("Image models");
+  app.add_option("--checkpoint-batches", img.checkpoint_every, "Image models: write a checkpoint every N mini-batches (0: only at Ctrl-C)")->capture_default_str()->group("Image models");
+
   return cli::run_tool("meta-train", app, argc, argv, [&] {
+    if (models::is_image_kind(s.kind) || (!s.resume.empty() && app.count("--model") == 0 && learn::is_image_model_file(s.resume))) {
+      img.tasks_path = s.tasks_path;
+      img.output = s.output;
+      img.arch.kind = s.kind;
+      img.train.seed = common.seed;
+      img.checkpoint = s.checkpoint;
+      img.resume = s.resume;
+      img.epochs_given = app.count("--epochs") > 0;
+      img.quiet = common.quiet;
+      img.arch.hidden = app.count("--hidden") ? sh.hidden : 0;
+      if (common.json && io::is_stdio(img.output)) throw InputError("--json needs -o FILE: stdout carries the model");
+      const nlohmann::json summary = learn::run_classifier_training(img);
+      if (common.json) std::cout << summary.dump(2) << std::endl;
+      return;
+    }
     if (models::is_sharing_kind(s.kind)) {
       // --outer-lr, --inner-lr and --inner-steps keep their meaning; their defaults differ from MAML's.
       if (app.count("--outer-lr")) sh.train.outer_lr = s.train.outer_lr;

@@ -109,6 +109,12 @@ Var cols(const Var& a, Index start, Index count);
 // Place a into a zero matrix of size total_rows x total_cols at (row, col).
 Var pad(const Var& a, Index row, Index col, Index total_rows, Index total_cols);
 Var concat_rows(const std::vector<Var>& parts);  // stacked vertically
+// out.row(r) = a.row(index[r]), or zeros where index[r] < 0 (e.g. the zero
+// padding of a shifted image); out has index.size() rows.
+Var gather_rows(const Var& a, const std::vector<Index>& index);
+// The adjoint of gather_rows: out (rows x a.cols()) starts at zero and
+// out.row(index[r]) += a.row(r) for every r with index[r] >= 0.
+Var scatter_rows(const Var& a, const std::vector<Index>& index, Index rows);
 Var concat_cols(const std::vector<Var>& parts);  // side by side
 
 Var sum(const Var& a);       // 1x1

@@ -294,6 +294,37 @@ Var concat_rows(const std::vector<Var>& parts) { return concat_impl("concat_rows
 
 Var concat_cols(const std::vector<Var>& parts) { return concat_impl("concat_cols", parts, false); }
 
+// gather_rows and scatter_rows are linear and each other's adjoint, so each
+// one's backward rule is the other: double backward comes for free.
+Var gather_rows(const Var& a, const std::vector<Index>& index) {
+  const Index n = static_cast<Index>(index.size());
+  Mat out = Mat::Zero(n, a.cols());
+  for (Index r = 0; r < n; ++r) {
+    const Index k = index[static_cast<std::size_t>(r)];
+    if (k >= a.rows()) arg_error("gather_rows", "index " + std::to_string(k) + " >= " + std::to_string(a.rows()) + " rows");
+    if (k >= 0) out.row(r) = a.value().row(k);
+  }
+  const Index rows = a.rows();
+  return make_op(std::move(out), "gather_rows", {a}, [index, rows](const Var&, const Var& g) {
+    return Grads{scatter_rows(g, index, rows)};
+  });
+}
+
+Var scatter_rows(const Var& a, const std::vector<Index>& index, Index rows) {
+  require_nonnegative("scatter_rows", rows, "rows");
+  if (static_cast<Index>(index.size()) != a.rows())
+    arg_error("scatter_rows", std::to_string(index.size()) + " indices for " + std::to_string(a.rows()) + " rows");
+  Mat out = Mat::Zero(rows, a.cols());
+  for (Index r = 0; r < a.rows(); ++r) {
+    const Index k = index[static_cast<std::size_t>(r)];
+    if (k >= rows) arg_error("scatter_rows", "index " + std::to_string(k) + " >= " + std::to_string(rows) + " rows");
+    if (k >= 0) out.row(k) += a.value().row(r);
+  }
+  return make_op(std::move(out), "scatter_rows", {a}, [index](const Var&, const Var& g) {
+    return Grads{gather_rows(g, index)};
+  });
+}
+
 // ---- reductions and broadcasts ------------------------------------------------------
 
 Var sum(const Var& a) {

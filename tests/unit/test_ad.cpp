@@ -167,6 +167,25 @@ TEST_CASE("gradcheck: concat_cols") {
            [](const auto& x) { return concat_cols({x[0], x[1], x[2]}); });
 }
 
+TEST_CASE("gradcheck: gather_rows and scatter_rows") {
+  // Repeated, skipped and zero-fill (-1) indices.
+  const std::vector<Index> idx = {2, -1, 0, 2, 3};
+  check_op(uniform({{4, 3}}), [idx](const auto& x) { return gather_rows(x[0], idx); });
+  check_op(uniform({{5, 2}}), [idx](const auto& x) { return scatter_rows(x[0], idx, 4); });
+  // Values, and adjointness: <gather(a), b> = <a, scatter(b)>.
+  std::mt19937 rng(3);
+  const Mat a = random_mat(rng, 4, 3), b = random_mat(rng, 5, 3);
+  const Mat ga = gather_rows(constant(a), idx).value();
+  CHECK(ga.row(0) == a.row(2));
+  CHECK(ga.row(1).isZero(0.0));
+  const Mat sb = scatter_rows(constant(b), idx, 4).value();
+  CHECK(sb.row(2).isApprox(b.row(0) + b.row(3)));
+  CHECK(sb.row(1).isZero(0.0));
+  CHECK(std::abs((ga.array() * b.array()).sum() - (a.array() * sb.array()).sum()) < 1e-12);
+  CHECK_THROWS_AS(gather_rows(constant(a), {4}), std::invalid_argument);
+  CHECK_THROWS_AS(scatter_rows(constant(b), {0, 1}, 4), std::invalid_argument);
+}
+
 TEST_CASE("gradcheck: sum") {
   check_op(uniform({{3, 4}}), [](const auto& x) { return sum(x[0]); });
 }

@@ -28,13 +28,13 @@ HypergradMethod hypergrad_from_name(const std::string& name) {
   throw InputError("--hypergrad must be exact, cg, neumann or identity (got '" + name + "')");
 }
 
-namespace {
-
 std::vector<Var> as_params(const std::vector<Mat>& w) {
   std::vector<Var> out;
   for (const Mat& m : w) out.push_back(ad::param(m));
   return out;
 }
+
+namespace {
 
 VectorXd flatten(const std::vector<Mat>& ms) {
   long n = 0;

@@ -58,6 +58,9 @@ struct Hypergradient {
 Hypergradient hypergradient(const BilevelProblem& problem, const std::vector<ad::Mat>& w, const ad::Mat& hyper,
                             const HypergradOptions& options);
 
+// Each matrix as a param leaf (differentiable inputs).
+std::vector<ad::Var> as_params(const std::vector<ad::Mat>& w);
+
 // H v for the train loss at (w, λ), for tests and diagnostics.
 std::vector<ad::Mat> train_hvp(const BilevelProblem& problem, const std::vector<ad::Mat>& w, const ad::Mat& hyper,
                                const std::vector<ad::Mat>& v);

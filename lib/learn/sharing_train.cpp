@@ -140,10 +140,15 @@ std::vector<Mat*> pointers(std::vector<Mat>& w) {
   return p;
 }
 
-std::vector<Var> as_params(const std::vector<Mat>& w) {
-  std::vector<Var> out;
-  for (const Mat& m : w) out.push_back(ad::param(m));
-  return out;
+// One Adam step on MSE(w; sharing, split) + (wd/2)‖w‖²: the inner loop and the final fit.
+void adam_step(const SumSharingProblem& problem, std::vector<Mat>& w, const Var& sharing, const SumSplit& split,
+               double weight_decay, Adam& adam) {
+  const std::vector<Var> wv = as_params(w);
+  const Var loss = ad::add(problem.loss(wv, sharing, split), weight_decay_term(wv, weight_decay));
+  std::vector<Mat> g;
+  for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
+  std::vector<Mat*> ptrs = pointers(w);
+  adam.update(ptrs, g);
 }
 
 Mat softmax_value(const Mat& logits) {
@@ -235,16 +240,11 @@ FinalFit final_fit(const models::SharingArch& arch, const SharingOptions& o, con
   std::vector<Mat> w = models::init_sum_weights(arch, rng);
   Adam adam;
   adam.lr = o.inner_lr;
-  auto ptrs = pointers(w);
   const Var a = ad::constant(sharing);
   out.hyper_loss = std::numeric_limits<double>::infinity();
   int since_best = 0;
   for (int step = 1; step <= o.final_steps; ++step) {
-    const std::vector<Var> wv = as_params(w);
-    const Var loss = ad::add(problem.loss(wv, a, fit_on), weight_decay_term(wv, o.weight_decay));
-    std::vector<Mat> g;
-    for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
-    adam.update(ptrs, g);
+    adam_step(problem, w, a, fit_on, o.weight_decay, adam);
     if (step % o.eval_every == 0 || step == o.final_steps) {
       for (const Mat& m : w) require_finite(m, "the final fit's weights");
       ad::NoGradGuard guard;
@@ -367,18 +367,13 @@ SharingModel train_sharing(const models::SharingArch& arch, const SharingOptions
         std::vector<Mat> w = models::init_sum_weights(arch, rng);
         Adam inner_adam;
         inner_adam.lr = o.inner_lr;
-        auto ptrs = pointers(w);
         bool warm = false;
         auto inner = [&](const Mat& soft) {
           const Var sa = ad::constant(soft);
           const int steps = warm ? o.inner_steps : o.inner_warmup + o.inner_steps;
           warm = true;
           for (int k = 0; k < steps; ++k) {
-            const std::vector<Var> wv = as_params(w);
-            const Var loss = ad::add(problem.loss(wv, sa, data.train), weight_decay_term(wv, o.weight_decay));
-            std::vector<Mat> g;
-            for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
-            inner_adam.update(ptrs, g);
+            adam_step(problem, w, sa, data.train, o.weight_decay, inner_adam);
           }
           for (const Mat& m : w) require_finite(m, "the inner weights");
           return w;

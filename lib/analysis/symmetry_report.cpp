@@ -1,6 +1,5 @@
 #include "analysis/symmetry_report.hpp"
 
-#include "models/sharing.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
@@ -142,7 +141,7 @@ bool is_generator_name(const std::string& s) {
   return s.size() >= 2 && s.size() <= 10 && s[0] == 'L' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Argmax column of each row (ties: the first column, as models::sharing_groups).
+// Argmax column of each row (ties: the first column, as sharing::sharing_groups).
 std::vector<int> row_argmax(const MatrixXd& a) {
   std::vector<int> col(static_cast<std::size_t>(a.rows()), 0);
   for (Eigen::Index p = 0; p < a.rows(); ++p) {
@@ -241,7 +240,8 @@ Truth load_truth(const io::Reader& f) {
   return t;
 }
 
-SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const InspectOptions& opt) {
+SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const InspectOptions& opt,
+                                const ReportHints& hints) {
   SymmetryReport rep;
   rep.options = opt;
   rep.model_name = f.name();
@@ -266,10 +266,10 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
                        " maps " + std::to_string(n) + " -> " + std::to_string(m));
     if (truth->has_symmetry && (m == 0 || n == 0))
       rep.notes.push_back("truth not compared: the model's config gives no input/output dimensions");
-    if (truth->has_sharing && !models::is_sharing_kind(rep.kind))
+    if (truth->has_sharing && !hints.sharing_matrix)
       rep.notes.push_back("truth not compared: " + truth->name + " holds a sharing (/truth/sharing) and a " + rep.kind +
                           " model has none");
-    if (!truth->has_sharing && models::is_sharing_kind(rep.kind))
+    if (!truth->has_sharing && hints.sharing_matrix)
       rep.notes.push_back("truth not compared: " + truth->name + " has no /truth/sharing");
   }
   if (!f.has("/params")) {
@@ -320,7 +320,7 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
   }
 
   // msr-kron: U = U1 ⊗ U2 is the weight-sharing matrix (vec(W) = U v).
-  if (rep.kind == "msr-kron" && m > 0 && n > 0) {
+  if (hints.kronecker && m > 0 && n > 0) {
     const MatrixReport* u1 = nullptr;
     const MatrixReport* u2 = nullptr;
     for (const auto& r : rep.matrices) {
@@ -344,14 +344,14 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
   }
 
   // Shape-based analyses of each matrix.
-  const bool kron = rep.kind == "msr-kron";
+  const bool kron = hints.kronecker;
   for (auto& r : rep.matrices) {
     const long rows = r.value.rows(), cols = r.value.cols();
     const bool composite = r.name == "kron(U1,U2)";
     if (m > 0 && n > 0 && rows == static_cast<long>(m) * n && rows > 1 && (composite || !kron))
       r.sharing = analyse_sharing(r.value, m, n, truth && truth->has_symmetry ? truth : nullptr, opt, r.notes);
     if (rows == cols && rows >= 2) r.square = analyse_square(r.value, r.stats, opt, r.notes);
-    if (models::is_sharing_kind(rep.kind) && r.name == "sharing" && r.shape.size() == 2 && rows == cols && rows >= 1) {
+    if (hints.sharing_matrix && r.name == "sharing" && r.shape.size() == 2 && rows == cols && rows >= 1) {
       SharingGroupsReport g = sharing_groups_report(r.value);
       if (truth && truth->has_sharing) {
         if (truth->length != rows)

@@ -14,9 +14,8 @@
 //   invertibility and the cyclic order p with A^p = I;
 // - generators (params L0, L1, ... of one square shape, or a 3-D stack):
 //   closure of their commutators within their span;
-// - the sharing matrix A of a learned-sharing model (model sharing,
-//   sharing-oracle, sharing-none, sharing-all; /params/sharing, L x L,
-//   row-stochastic): the groups of positions (row argmax), how decided the
+// - the sharing matrix A of a learned-sharing model (/params/sharing, L x L,
+//   row-stochastic; the family says so in ReportHints): the groups of positions (row argmax), how decided the
 //   rows are and, with a sum-of-numbers or gaussian-sharing truth
 //   (/truth/sharing), the partition distance to the true groups.
 #pragma once
@@ -144,8 +143,15 @@ struct SymmetryReport {
   InspectOptions options;
 };
 
+// What the model's family knows about its symmetry parameters.
+struct ReportHints {
+  bool sharing_matrix = false;  // /params/sharing is a learned sharing A (L x L, row-stochastic)
+  bool kronecker = false;       // the weight-sharing matrix is U1 ⊗ U2 (msr-kron)
+};
+
 // `truth` may be null. Throws InputError when the truth does not fit the model.
-SymmetryReport inspect_symmetry(const io::Reader& model, const Truth* truth, const InspectOptions& options);
+SymmetryReport inspect_symmetry(const io::Reader& model, const Truth* truth, const InspectOptions& options,
+                                const ReportHints& hints = {});
 
 nlohmann::json report_json(const SymmetryReport& report);
 std::string report_text(const SymmetryReport& report);

@@ -40,7 +40,8 @@ int resolve_threads(int requested) {
 }
 
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
-             const std::function<void()>& body) {
+             const std::function<void()>& body,
+             const std::function<std::string(const CLI::ParseError&)>& explain) {
   // The autodiff allocates and frees many 40-120 kB matrices per task; with
   // glibc's defaults the heap top is trimmed and refaulted over and over
   // (a tenth of meta-train's time went to page faults). Keep freed memory.
@@ -58,6 +59,10 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
     std::cout << e.what() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
+    if (const std::string why = explain ? explain(e) : ""; !why.empty()) {
+      std::cerr << tool << ": " << why << std::endl;
+      return 2;
+    }
     std::string msg = e.what();
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
     for (char& ch : msg)

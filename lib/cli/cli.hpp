@@ -32,8 +32,10 @@ int resolve_threads(int requested);
 // Parses argv and runs `body`, turning every failure into one line on stderr
 // ("TOOL: message") and an exit status: 0 success, 2 usage or bad input,
 // 1 failure while running. --help and --version print to stdout, exit 0.
+// `explain`, when given, may reword a parse error for this tool ("" keeps CLI11's).
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
-             const std::function<void()>& body);
+             const std::function<void()>& body,
+             const std::function<std::string(const CLI::ParseError&)>& explain = nullptr);
 
 // "TOOL VERSION", recorded as created_by in every output file.
 std::string created_by(const std::string& tool);

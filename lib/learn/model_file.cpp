@@ -7,93 +7,169 @@ namespace symlearn::learn {
 namespace {
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-void write_matrix(io::Writer& w, const std::string& name, const ad::Mat& m) {
+std::vector<double> row_major(const ad::Mat& m) {
   const RowMat r = m;  // HDF5 is row-major
-  w.write(name, {std::uint64_t(m.rows()), std::uint64_t(m.cols())}, r.data());
+  return {r.data(), r.data() + r.size()};
 }
 
-ad::Mat read_matrix(const io::Reader& f, const std::string& name, ad::Index rows, ad::Index cols) {
-  const io::Array a = f.read(name, {rows, cols});
-  return Eigen::Map<const RowMat>(a.data.data(), rows, cols);
+io::Shape shape_of(const ad::Mat& m) { return {std::uint64_t(m.rows()), std::uint64_t(m.cols())}; }
+
+ad::Mat to_matrix(const std::vector<double>& data, long rows, long cols) {
+  return Eigen::Map<const RowMat>(data.data(), rows, cols);
 }
 }  // namespace
 
-void save_model(const std::string& target, const std::string& created_by, const TrainState& st,
-                const DatasetRecord& dataset, const nlohmann::json& provenance) {
-  nlohmann::json config = {{"model", st.model.arch.to_json()},
-                           {"training", st.options.to_json()},
-                           {"seed", st.options.seed},
-                           {"steps_done", st.step},
-                           {"dataset", {{"path", dataset.path}, {"sha256", dataset.sha256}, {"kind", dataset.kind}}},
-                           {"provenance", provenance}};
-  io::Writer w(target, "model", created_by, config);
-  w.attr("/", "model", st.model.arch.kind);
-  w.group("/params");
-  for (const auto& p : st.model.params) {
-    write_matrix(w, "/params/" + p.name, p.value);
-    w.attr("/params/" + p.name, "role", std::string(models::role_name(p.role)));
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::symmetry: return "symmetry";
+    case Role::init: return "init";
+    case Role::hyper: return "hyper";
+    case Role::weights: return "weights";
   }
-  w.group("/log");
-  const auto& log = st.log;
-  w.write("/log/train_loss", {log.train_loss.size()}, log.train_loss.data());
-  w.write("/log/val_step", {log.val_step.size()}, log.val_step.data());
-  w.write("/log/val_loss", {log.val_loss.size()}, log.val_loss.data());
-  w.attr("/log", "description",
-         std::string("train_loss: mean query MSE of each outer step's meta-batch; val_loss at val_step: mean query "
-                     "MSE on held-out training tasks"));
-  if (st.adam.step > 0) {
-    w.attr("/", "optimizer_step", static_cast<std::int64_t>(st.adam.step));
-    for (std::size_t i = 0; i < st.model.params.size(); ++i) {
-      write_matrix(w, "/optimizer/m/" + st.model.params[i].name, st.adam.m[i]);
-      write_matrix(w, "/optimizer/v/" + st.model.params[i].name, st.adam.v[i]);
-    }
-  }
-  w.commit();
+  return "?";
 }
 
-LoadedModel load_model(const io::Reader& f) {
-  LoadedModel out;
-  out.config = f.config();
-  const auto& c = out.config;
-  if (!c.contains("model") || !c.contains("training"))
-    throw InputError(f.name() + ": the config lacks the model architecture or training record");
-  try {
-    out.state.model.arch = models::Arch::from_json(c["model"]);
-    out.state.options = MetaTrainOptions::from_json(c["training"]);
-  } catch (const InputError& e) {
-    throw InputError(f.name() + ": " + e.what());
+Role role_from_name(const std::string& name) {
+  if (name == "symmetry") return Role::symmetry;
+  if (name == "init") return Role::init;
+  if (name == "hyper") return Role::hyper;
+  if (name == "weights") return Role::weights;
+  throw InputError("unknown parameter role '" + name + "' (expected symmetry, init, hyper or weights)");
+}
+
+DatasetRecord DatasetRecord::of(const io::Reader& tasks, const std::string& path) {
+  return {path, tasks.sha256(), tasks.has_attr("/", "kind") ? tasks.attr_string("/", "kind") : ""};
+}
+
+nlohmann::json DatasetRecord::to_json() const { return {{"path", path}, {"sha256", sha256}, {"kind", kind}}; }
+
+// ---- writing ------------------------------------------------------------------
+
+ModelWriter::ModelWriter(const std::string& target, const std::string& created_by, const std::string& model,
+                         nlohmann::json config, const DatasetRecord& dataset)
+    : w_(target, "model", created_by, (config["dataset"] = dataset.to_json(), config)) {
+  w_.attr("/", "model", model);
+  w_.group("/params");
+}
+
+void ModelWriter::param(const std::string& name, Role role, const io::Shape& shape, const std::vector<double>& data) {
+  const std::string path = "/params/" + name;
+  w_.write(path, shape, data.data());
+  w_.attr(path, "role", std::string(role_name(role)));
+}
+
+void ModelWriter::param(const std::string& name, Role role, const ad::Mat& value) {
+  param(name, role, shape_of(value), row_major(value));
+}
+
+void ModelWriter::attr(const std::string& param, const std::string& key, const std::string& value) {
+  w_.attr("/params/" + param, key, value);
+}
+
+void ModelWriter::attr(const std::string& param, const std::string& key, std::int64_t value) {
+  w_.attr("/params/" + param, key, value);
+}
+
+void ModelWriter::root_attr(const std::string& key, std::int64_t value) { w_.attr("/", key, value); }
+
+void ModelWriter::log(const std::string& series, const std::vector<double>& values) {
+  if (!log_) w_.group("/log");
+  log_ = true;
+  w_.write("/log/" + series, {values.size()}, values.data());
+}
+
+void ModelWriter::log(const std::string& series, const std::vector<std::int64_t>& values) {
+  if (!log_) w_.group("/log");
+  log_ = true;
+  w_.write("/log/" + series, {values.size()}, values.data());
+}
+
+void ModelWriter::log_description(const std::string& text) {
+  if (!log_) w_.group("/log");
+  log_ = true;
+  w_.attr("/log", "description", text);
+}
+
+void ModelWriter::optimizer_step(std::int64_t step) { w_.attr("/", "optimizer_step", step); }
+
+void ModelWriter::moment(const std::string& which, const std::string& name, const io::Shape& shape,
+                         const std::vector<double>& data) {
+  w_.write("/optimizer/" + which + "/" + name, shape, data.data());
+}
+
+void ModelWriter::moment(const std::string& which, const std::string& name, const ad::Mat& value) {
+  moment(which, name, shape_of(value), row_major(value));
+}
+
+std::uint64_t ModelWriter::commit() { return w_.commit(); }
+
+// ---- reading ------------------------------------------------------------------
+
+ModelReader::ModelReader(const io::Reader& file) : f_(file), config_(file.config()) {
+  if (f_.has_attr("/", "model")) model_ = f_.attr_string("/", "model");
+}
+
+void ModelReader::fail(const std::string& what) const { throw InputError(f_.name() + ": " + what); }
+
+const nlohmann::json& ModelReader::section(const std::string& key) const {
+  if (!config_.is_object() || !config_.contains(key) || !config_[key].is_object())
+    fail("the config lacks the " + key + " record");
+  return config_[key];
+}
+
+long ModelReader::value(const std::string& key, long fallback) const {
+  if (!config_.is_object() || !config_.contains(key)) return fallback;
+  if (!config_[key].is_number_integer()) fail("config." + key + " is not an integer");
+  return config_[key].get<long>();
+}
+
+DatasetRecord ModelReader::dataset() const {
+  DatasetRecord d;
+  if (config_.is_object() && config_.contains("dataset") && config_["dataset"].is_object()) {
+    const auto& j = config_["dataset"];
+    auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+    d.path = text("path");
+    d.sha256 = text("sha256");
+    d.kind = text("kind");
   }
-  out.state.step = c.value("steps_done", 0L);
-  if (c.contains("dataset")) {
-    out.dataset.path = c["dataset"].value("path", "");
-    out.dataset.sha256 = c["dataset"].value("sha256", "");
-    out.dataset.kind = c["dataset"].value("kind", "");
-  }
-  // The architecture says which parameters must be there, with which shapes.
-  Rng unused(0);
-  models::MetaModel expected = models::MetaModel::init(out.state.model.arch, unused);
-  for (auto& p : expected.params) {
-    const std::string name = "/params/" + p.name;
-    if (!f.has(name)) throw InputError(f.name() + ": missing " + name + " (needed by a " + expected.arch.kind + " model)");
-    p.value = read_matrix(f, name, p.value.rows(), p.value.cols());
-    if (f.has_attr(name, "role") && f.attr_string(name, "role") != models::role_name(p.role))
-      throw InputError(f.name() + ": " + name + " has role " + f.attr_string(name, "role") + ", expected " +
-                       models::role_name(p.role));
-  }
-  out.state.model = std::move(expected);
-  if (f.has("/log/train_loss")) {
-    out.state.log.train_loss = f.read("/log/train_loss").data;
-    out.state.log.val_loss = f.read("/log/val_loss").data;
-    for (auto s : f.read_ints("/log/val_step")) out.state.log.val_step.push_back(s);
-  }
-  if (f.has_attr("/", "optimizer_step")) {
-    out.state.adam.step = f.attr_int("/", "optimizer_step");
-    for (const auto& p : out.state.model.params) {
-      out.state.adam.m.push_back(read_matrix(f, "/optimizer/m/" + p.name, p.value.rows(), p.value.cols()));
-      out.state.adam.v.push_back(read_matrix(f, "/optimizer/v/" + p.name, p.value.rows(), p.value.cols()));
-    }
-  }
-  return out;
+  return d;
+}
+
+bool ModelReader::has_param(const std::string& name) const { return f_.has("/params/" + name); }
+
+std::vector<double> ModelReader::param(const std::string& name, Role role, const io::ShapePattern& shape) const {
+  const std::string path = "/params/" + name;
+  if (!f_.has(path)) fail("missing " + path + " (needed by a " + model_ + " model)");
+  if (f_.has_attr(path, "role") && f_.attr_string(path, "role") != role_name(role))
+    fail(path + " has role " + f_.attr_string(path, "role") + ", expected " + role_name(role));
+  return f_.read(path, shape).data;
+}
+
+ad::Mat ModelReader::param(const std::string& name, Role role, long rows, long cols) const {
+  return to_matrix(param(name, role, io::ShapePattern{rows, cols}), rows, cols);
+}
+
+std::vector<double> ModelReader::log(const std::string& series) const {
+  const std::string path = "/log/" + series;
+  return f_.has(path) ? f_.read(path).data : std::vector<double>{};
+}
+
+std::vector<std::int64_t> ModelReader::log_ints(const std::string& series) const {
+  const std::string path = "/log/" + series;
+  return f_.has(path) ? f_.read_ints(path) : std::vector<std::int64_t>{};
+}
+
+std::int64_t ModelReader::optimizer_step() const {
+  return f_.has_attr("/", "optimizer_step") ? f_.attr_int("/", "optimizer_step") : 0;
+}
+
+std::vector<double> ModelReader::moment(const std::string& which, const std::string& name,
+                                        const io::ShapePattern& shape) const {
+  return f_.read("/optimizer/" + which + "/" + name, shape).data;
+}
+
+ad::Mat ModelReader::moment(const std::string& which, const std::string& name, long rows, long cols) const {
+  return to_matrix(moment(which, name, io::ShapePattern{rows, cols}), rows, cols);
 }
 
 }  // namespace symlearn::learn

@@ -8,8 +8,8 @@
 
 #include "ad/ad.hpp"
 #include "gradcheck.hpp"
-#include "learn/supervised.hpp"
-#include "models/lconv.hpp"
+#include "methods/images/train.hpp"
+#include "methods/images/models.hpp"
 
 using namespace symlearn;
 using ad::Index;
@@ -23,7 +23,7 @@ namespace {
 // out[p, f] = b[f] + sum_{offset o, c} h[p + o, c] * W[o*C + c, f].
 Mat direct_conv(const Mat& h, int height, int width, const Mat& w, const Mat& b) {
   const Index c = h.cols(), f = w.cols();
-  const auto offsets = models::conv_offsets();
+  const auto offsets = images::conv_offsets();
   Mat out(Index(height) * width, f);
   for (int r = 0; r < height; ++r)
     for (int q = 0; q < width; ++q)
@@ -51,7 +51,7 @@ TEST_CASE("lconv layer: first-order and Hessian-vector finite-difference checks"
   const Mat r1 = random_mat(rng, hw, batch * f), r2 = random_mat(rng, hw, batch * f);
   // The layer and a smooth nonlinearity after it (tanh: no kinks in the stencil).
   const gradcheck::Fn op = [&](const std::vector<Var>& p) {
-    return ad::tanh(models::lconv_layer(ad::constant(a), p[0], p[1], p[2], p[3], n, batch));
+    return ad::tanh(images::lconv_layer(ad::constant(a), p[0], p[1], p[2], p[3], n, batch));
   };
   const gradcheck::Fn fn = gradcheck::reduce_to_scalar(op, r1, r2);
   const auto first = gradcheck::check_first_order(fn, xs);
@@ -61,7 +61,7 @@ TEST_CASE("lconv layer: first-order and Hessian-vector finite-difference checks"
   // With respect to the input too (a second layer differentiates through it).
   const gradcheck::Fn wrt_input = gradcheck::reduce_to_scalar(
       [&](const std::vector<Var>& p) {
-        return ad::tanh(models::lconv_layer(p[0], ad::constant(xs[0]), ad::constant(xs[1]), ad::constant(xs[2]),
+        return ad::tanh(images::lconv_layer(p[0], ad::constant(xs[0]), ad::constant(xs[1]), ad::constant(xs[2]),
                                             ad::constant(xs[3]), n, batch));
       },
       r1, r2);
@@ -77,21 +77,21 @@ TEST_CASE("lconv with shift generators computes exactly the 3x3 CNN (and a direc
   std::mt19937 rng(5);
   const int height = 5, width = 4, hw = height * width, c = 2, f = 3;
   const Index batch = 3;
-  const auto offsets = models::conv_offsets();
+  const auto offsets = images::conv_offsets();
   const int n = static_cast<int>(offsets.size()) - 1;  // 8 neighbour shifts; L_0 = I is the centre
   // U_i = S_i (HW x HW), V_i = I: d_h = HW.
   Mat u(hw, n * hw), v(n * hw, hw);
   for (int i = 0; i < n; ++i) {
-    u.middleCols(i * hw, hw) = models::shift_matrix(height, width, offsets[i + 1].first, offsets[i + 1].second);
+    u.middleCols(i * hw, hw) = images::shift_matrix(height, width, offsets[i + 1].first, offsets[i + 1].second);
     v.middleRows(i * hw, hw) = Mat::Identity(hw, hw);
   }
   const Mat w = random_mat(rng, 9 * c, f), b = random_mat(rng, 1, f);
   const Mat x = random_mat(rng, batch, hw * c);  // channels last
-  const Mat a = models::images_to_columns(x, hw, c);
+  const Mat a = images::images_to_columns(x, hw, c);
   ad::NoGradGuard no_grad;
-  const Mat lconv = models::lconv_layer(ad::constant(a), ad::constant(u), ad::constant(v), ad::constant(w),
+  const Mat lconv = images::lconv_layer(ad::constant(a), ad::constant(u), ad::constant(v), ad::constant(w),
                                         ad::constant(b), n, batch).value();
-  const Mat cnn = models::conv3x3_layer(ad::constant(a), height, width, ad::constant(w), ad::constant(b), batch).value();
+  const Mat cnn = images::conv3x3_layer(ad::constant(a), height, width, ad::constant(w), ad::constant(b), batch).value();
   CHECK(lconv == cnn);  // exactly: every sum has one non-zero product per offset
   for (Index img = 0; img < batch; ++img) {
     Mat h(hw, c);
@@ -102,7 +102,7 @@ TEST_CASE("lconv with shift generators computes exactly the 3x3 CNN (and a direc
       for (int k = 0; k < f; ++k) CHECK(cnn(p, img + batch * k) == doctest::Approx(want(p, k)).epsilon(1e-12));
   }
   // The shift with offset (0, 1) reads the right neighbour and zero at the edge.
-  const Mat s = models::shift_matrix(height, width, 0, 1);
+  const Mat s = images::shift_matrix(height, width, 0, 1);
   CHECK(s(0, 1) == 1.0);
   CHECK(s.row(width - 1).isZero(0.0));
 }
@@ -114,7 +114,7 @@ TEST_CASE("conv3x3 layer: finite-difference checks") {
   const Mat a = random_mat(rng, height * width, batch * c);
   const gradcheck::Fn fn = gradcheck::reduce_to_scalar(
       [&](const std::vector<Var>& p) {
-        return ad::tanh(models::conv3x3_layer(p[0], height, width, p[1], p[2], batch));
+        return ad::tanh(images::conv3x3_layer(p[0], height, width, p[1], p[2], batch));
       },
       random_mat(rng, height * width, batch * f), random_mat(rng, height * width, batch * f));
   const std::vector<Mat> xs = {a, random_mat(rng, 9 * c, f), random_mat(rng, 1, f)};
@@ -125,7 +125,7 @@ TEST_CASE("conv3x3 layer: finite-difference checks") {
 TEST_CASE("image models: whole-model gradient, parameter counts, storage round trip") {
   for (const std::string kind : {"lconv", "lconv-random", "cnn", "fc", "fc-shallow"}) {
     CAPTURE(kind);
-    models::ImageArch arch;
+    images::ImageArch arch;
     arch.kind = kind;
     arch.height = 4;
     arch.width = 3;
@@ -136,9 +136,9 @@ TEST_CASE("image models: whole-model gradient, parameter counts, storage round t
     arch.rank = 2;
     arch.layers = kind == "fc-shallow" ? 1 : 2;
     Rng rng(3);
-    const models::ImageModel m = models::ImageModel::init(arch, rng);
+    const images::ImageModel m = images::ImageModel::init(arch, rng);
     for (const auto& p : m.params) {
-      const Mat back = models::from_stored(p, models::to_stored(p));
+      const Mat back = images::from_stored(p, images::to_stored(p));
       CHECK(back == p.value);
     }
     std::mt19937 g(1);
@@ -166,11 +166,11 @@ TEST_CASE("image models: whole-model gradient, parameter counts, storage round t
     }
     if (kind == "lconv-random") CHECK(m.trainable_count() == m.count() - 2 * 2 * 2 * 12 * 2);
     if (kind == "fc-shallow") {
-      models::ImageArch like = arch;
+      images::ImageArch like = arch;
       like.kind = "lconv";
       like.layers = 1;
       Rng r2(0);
-      const long target = models::ImageModel::init(like, r2).count();
+      const long target = images::ImageModel::init(like, r2).count();
       CHECK(std::abs(m.count() - target) <= 24 + 1 + 3);  // within one hidden unit
     }
   }
@@ -191,46 +191,46 @@ TEST_CASE("supervised training: learns a separable problem; a resumed run is bit
     d.labels.push_back(y);
     for (int p = 0; p < 16; ++p) d.x(i, p) = 0.2 * rng.uniform() + (((p % 4) < 2) == (y == 0) ? 0.8 : 0.0);
   }
-  models::ImageArch arch;
+  images::ImageArch arch;
   arch.kind = "lconv";
   arch.height = arch.width = 4;
   arch.classes = 2;
   arch.filters = 4;
   arch.generators = 2;
   arch.rank = 2;
-  learn::SupervisedState a;
+  images::SupervisedState a;
   Rng init(0);
-  a.model = models::ImageModel::init(arch, init);
+  a.model = images::ImageModel::init(arch, init);
   a.options.epochs = 6;
   a.options.batch = 8;
   a.options.lr = 1e-2;
-  learn::SupervisedState b = a;
-  REQUIRE(learn::train_classifier(a, d, {}) == learn::SupervisedStatus::done);
-  CHECK(learn::evaluate_classifier(a.model, d).accuracy == 1.0);
+  images::SupervisedState b = a;
+  REQUIRE(images::train_classifier(a, d, {}) == images::SupervisedStatus::done);
+  CHECK(images::evaluate_classifier(a.model, d).accuracy == 1.0);
   CHECK(a.log.epoch_loss.back() < a.log.epoch_loss.front());
   // Stop b after 11 batches (mid-epoch), copy its state as a checkpoint would, continue.
   std::atomic<bool> stop{false};
-  learn::SupervisedHooks h;
+  images::SupervisedHooks h;
   h.stop = &stop;
-  h.on_batch = [&](const learn::SupervisedState& s, long) {
+  h.on_batch = [&](const images::SupervisedState& s, long) {
     if (s.log.step_loss.size() == 11) stop.store(true);
   };
-  REQUIRE(learn::train_classifier(b, d, h) == learn::SupervisedStatus::interrupted);
+  REQUIRE(images::train_classifier(b, d, h) == images::SupervisedStatus::interrupted);
   CHECK(b.epoch == 1);
   CHECK(b.batch == 3);
-  learn::SupervisedState c = b;
-  REQUIRE(learn::train_classifier(c, d, {}) == learn::SupervisedStatus::done);
+  images::SupervisedState c = b;
+  REQUIRE(images::train_classifier(c, d, {}) == images::SupervisedStatus::done);
   for (std::size_t k = 0; k < a.model.params.size(); ++k) CHECK(c.model.params[k].value == a.model.params[k].value);
   CHECK(c.log.step_loss == a.log.step_loss);
   // Frozen generators stay put.
   arch.kind = "lconv-random";
-  learn::SupervisedState r;
+  images::SupervisedState r;
   Rng init2(0);
-  r.model = models::ImageModel::init(arch, init2);
+  r.model = images::ImageModel::init(arch, init2);
   r.options = a.options;
   r.options.epochs = 1;
   const Mat u0 = r.model.params[0].value, w0 = r.model.params[2].value;
-  learn::train_classifier(r, d, {});
+  images::train_classifier(r, d, {});
   CHECK(r.model.params[0].value == u0);
   CHECK(r.model.params[2].value != w0);
 }

@@ -2,10 +2,10 @@
 // convolution sharing against maml-conv, first order against second order.
 #include "gradcheck.hpp"
 #include "learn/adam.hpp"
-#include "learn/maml.hpp"
-#include "learn/meta_train.hpp"
-#include "learn/msr_fused.hpp"
-#include "models/meta_models.hpp"
+#include "methods/msr/maml.hpp"
+#include "methods/msr/meta_train.hpp"
+#include "methods/msr/fused.hpp"
+#include "methods/msr/models.hpp"
 #include "tasks/locally_connected.hpp"
 
 #include <doctest/doctest.h>
@@ -35,8 +35,8 @@ tasks::Episode conv_episode(Rng& rng, int n, int s, int support, int query) {
   return e;
 }
 
-models::MetaModel make(const std::string& kind, int n, int s, models::LrMode mode, std::uint64_t seed = 1) {
-  models::Arch a;
+msr::MetaModel make(const std::string& kind, int n, int s, msr::LrMode mode, std::uint64_t seed = 1) {
+  msr::Arch a;
   a.kind = kind;
   a.input_dim = n;
   a.output_dim = n - s + 1;
@@ -47,11 +47,11 @@ models::MetaModel make(const std::string& kind, int n, int s, models::LrMode mod
   a.lr_mode = mode;
   a.inner_lr = 0.3;
   Rng rng(seed);
-  auto model = models::MetaModel::init(a, rng, 0.3);  // larger U so every term matters
+  auto model = msr::MetaModel::init(a, rng, 0.3);  // larger U so every term matters
   return model;
 }
 
-std::vector<Mat> values_of(const models::MetaModel& m) {
+std::vector<Mat> values_of(const msr::MetaModel& m) {
   std::vector<Mat> v;
   for (const auto& p : m.params) v.push_back(p.value);
   return v;
@@ -62,14 +62,14 @@ TEST_CASE("maml: the second-order meta-gradient matches finite differences of th
   Rng rng(3);
   const tasks::Episode e = conv_episode(rng, 8, 3, 2, 5);
   for (const char* kind : {"msr-fc", "msr-kron", "maml-fc", "maml-lc", "maml-conv"}) {
-    for (auto mode : {models::LrMode::layer, models::LrMode::param}) {
+    for (auto mode : {msr::LrMode::layer, msr::LrMode::param}) {
       for (int steps : {1, 2}) {
         CAPTURE(kind);
         CAPTURE(steps);
-        const models::MetaModel model = make(kind, 8, 3, mode);
-        learn::InnerLoop inner{steps, false};
+        const msr::MetaModel model = make(kind, 8, 3, mode);
+        msr::InnerLoop inner{steps, false};
         // The loss as a function of every meta-parameter (U, v0, inner lr, ...).
-        gradcheck::Fn f = [&](const std::vector<Var>& p) { return learn::episode_loss(model, inner, e, p, true); };
+        gradcheck::Fn f = [&](const std::vector<Var>& p) { return msr::episode_loss(model, inner, e, p, true); };
         const auto xs = values_of(model);
         gradcheck::Tolerance tol;
         tol.rtol1 = 1e-5;
@@ -77,7 +77,7 @@ TEST_CASE("maml: the second-order meta-gradient matches finite differences of th
         const auto c = gradcheck::check_first_order(f, xs, tol);
         CHECK_MESSAGE(c.ok, c.message);
         // And run_episode returns that same gradient.
-        const auto r = learn::run_episode(model, inner, e, true);
+        const auto r = msr::run_episode(model, inner, e, true);
         const auto g = gradcheck::ad_grad(f, xs);
         for (std::size_t i = 0; i < g.size(); ++i) CHECK((r.grads[i] - g[i]).norm() <= 1e-12 * (1 + g[i].norm()));
       }
@@ -89,15 +89,15 @@ TEST_CASE("maml: msr-fc with U fixed to the true convolution sharing computes wh
   Rng rng(5);
   const int n = 12, s = 3, m = n - s + 1;
   const tasks::Episode e = conv_episode(rng, n, s, 1, 9);
-  models::MetaModel msr = make("msr-fc", n, s, models::LrMode::layer);
-  models::MetaModel conv = make("maml-conv", n, s, models::LrMode::layer);
+  msr::MetaModel msr = make("msr-fc", n, s, msr::LrMode::layer);
+  msr::MetaModel conv = make("maml-conv", n, s, msr::LrMode::layer);
   msr.params[msr.find("U")].value = tasks::lc_symmetry(Mat::Ones(m, 1), n, s);
   msr.params[msr.find("v0")].value = conv.params[conv.find("f0")].value;
   msr.params[msr.find("inner_lr_v0")].value = conv.params[conv.find("inner_lr_f0")].value;
   for (bool first_order : {false, true}) {
-    learn::InnerLoop inner{2, first_order};
-    const auto a = learn::run_episode(msr, inner, e, true);
-    const auto b = learn::run_episode(conv, inner, e, true);
+    msr::InnerLoop inner{2, first_order};
+    const auto a = msr::run_episode(msr, inner, e, true);
+    const auto b = msr::run_episode(conv, inner, e, true);
     CHECK(a.query_loss == doctest::Approx(b.query_loss).epsilon(1e-12));
     // d/dv0 and d/dlr of MSR equal d/df0 and d/dlr of the convolution.
     CHECK((a.grads[msr.find("v0")] - b.grads[conv.find("f0")]).norm() < 1e-10);
@@ -108,9 +108,9 @@ TEST_CASE("maml: msr-fc with U fixed to the true convolution sharing computes wh
 TEST_CASE("maml: first order differs from second order by exactly the dropped term") {
   Rng rng(9);
   const tasks::Episode e = conv_episode(rng, 9, 3, 2, 6);
-  const models::MetaModel model = make("msr-fc", 9, 3, models::LrMode::layer);
-  const auto so = learn::run_episode(model, {1, false}, e, true);
-  const auto fo = learn::run_episode(model, {1, true}, e, true);
+  const msr::MetaModel model = make("msr-fc", 9, 3, msr::LrMode::layer);
+  const auto so = msr::run_episode(model, {1, false}, e, true);
+  const auto fo = msr::run_episode(model, {1, true}, e, true);
 
   // One inner step v' = v0 - lr g(U, v0). The chain rule through g gives the
   // dropped term  -(d g / d theta)^T (lr * dLq/dv'), a vector-Jacobian product
@@ -148,14 +148,14 @@ TEST_CASE("maml: Adam takes the textbook first step") {
 }
 
 TEST_CASE("maml: batch plans depend only on (seed, step)") {
-  learn::MetaTrainOptions opt;
+  msr::MetaTrainOptions opt;
   opt.meta_batch = 8;
   opt.support = 2;
   opt.query = 5;
-  const auto a = learn::plan_batch(opt, 100, 20, 7), b = learn::plan_batch(opt, 100, 20, 7);
+  const auto a = msr::plan_batch(opt, 100, 20, 7), b = msr::plan_batch(opt, 100, 20, 7);
   CHECK(a.tasks == b.tasks);
   CHECK(a.rows == b.rows);
-  CHECK(a.tasks != learn::plan_batch(opt, 100, 20, 8).tasks);
+  CHECK(a.tasks != msr::plan_batch(opt, 100, 20, 8).tasks);
   for (std::size_t i = 0; i < a.tasks.size(); ++i) {
     CHECK(a.rows[i].size() == 7);
     for (std::size_t j = 0; j < a.tasks.size(); ++j)
@@ -174,15 +174,15 @@ TEST_CASE("maml: training is identical for any thread count") {
   for (int i = 0; i < 60 * 6 * 5; ++i) data.y.push_back(rng.normal());
   std::vector<Mat> u;
   for (int threads : {1, 2, 3}) {
-    learn::TrainState st;
-    st.model = make("msr-fc", 7, 3, models::LrMode::layer);
+    msr::TrainState st;
+    st.model = make("msr-fc", 7, 3, msr::LrMode::layer);
     st.options.steps = 5;
     st.options.meta_batch = 7;
     st.options.support = 2;
     st.options.query = 4;
     st.options.val_tasks = 10;
     st.options.val_every = 2;
-    CHECK(learn::meta_train(st, data, threads, {}) == learn::TrainStatus::finished);
+    CHECK(msr::meta_train(st, data, threads, {}) == msr::TrainStatus::finished);
     u.push_back(st.model.params[0].value);
     CHECK(st.log.train_loss.size() == 5);
     CHECK(st.log.val_step == std::vector<std::int64_t>{2, 4, 5});
@@ -193,28 +193,28 @@ TEST_CASE("maml: training is identical for any thread count") {
 
 TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient") {
   Rng rng(21);
-  for (auto mode : {models::LrMode::fixed, models::LrMode::layer, models::LrMode::param}) {
+  for (auto mode : {msr::LrMode::fixed, msr::LrMode::layer, msr::LrMode::param}) {
     for (bool first_order : {false, true}) {
       for (int support : {1, 3}) {
         CAPTURE(static_cast<int>(mode));
         CAPTURE(first_order);
         CAPTURE(support);
-        const models::MetaModel model = make("msr-fc", 10, 3, mode, 4);
+        const msr::MetaModel model = make("msr-fc", 10, 3, mode, 4);
         std::vector<tasks::Episode> eps;
         for (int t = 0; t < 11; ++t) eps.push_back(conv_episode(rng, 10, 3, support, 5));
-        const learn::InnerLoop inner{1, first_order};
-        REQUIRE(learn::fused_supported(model, inner));
+        const msr::InnerLoop inner{1, first_order};
+        REQUIRE(msr::fused_supported(model, inner));
         // The reference: the mean of the autodiff episodes.
         double loss = 0;
         std::vector<Mat> grads;
         for (const auto& e : eps) {
-          const auto r = learn::run_episode(model, inner, e, true);
+          const auto r = msr::run_episode(model, inner, e, true);
           loss += r.query_loss / eps.size();
           if (grads.empty()) grads.assign(r.grads.size(), Mat());
           for (std::size_t i = 0; i < grads.size(); ++i)
             grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
         }
-        const auto fused = learn::msr_fused_batch(model, inner, eps, 1);
+        const auto fused = msr::msr_fused_batch(model, inner, eps, 1);
         CHECK(fused.mean_loss == doctest::Approx(loss).epsilon(1e-12));
         REQUIRE(fused.mean_grads.size() == grads.size());
         for (std::size_t i = 0; i < grads.size(); ++i) {
@@ -222,12 +222,12 @@ TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient") {
           CHECK((fused.mean_grads[i] - grads[i]).norm() <= 1e-10 * (1 + grads[i].norm()));
         }
         // Bit-identical whatever the thread count.
-        const auto threaded = learn::msr_fused_batch(model, inner, eps, 3);
+        const auto threaded = msr::msr_fused_batch(model, inner, eps, 3);
         CHECK(threaded.mean_loss == fused.mean_loss);
         for (std::size_t i = 0; i < grads.size(); ++i) CHECK(threaded.mean_grads[i] == fused.mean_grads[i]);
       }
     }
   }
-  CHECK_FALSE(learn::fused_supported(make("msr-fc", 10, 3, models::LrMode::layer), {2, false}));
-  CHECK_FALSE(learn::fused_supported(make("maml-conv", 10, 3, models::LrMode::layer), {1, false}));
+  CHECK_FALSE(msr::fused_supported(make("msr-fc", 10, 3, msr::LrMode::layer), {2, false}));
+  CHECK_FALSE(msr::fused_supported(make("maml-conv", 10, 3, msr::LrMode::layer), {1, false}));
 }

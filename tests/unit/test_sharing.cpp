@@ -5,8 +5,8 @@
 #include "analysis/symmetry_scores.hpp"
 #include "gradcheck.hpp"
 #include "learn/bilevel.hpp"
-#include "learn/sharing_train.hpp"
-#include "models/sharing.hpp"
+#include "methods/sharing/train.hpp"
+#include "methods/sharing/model.hpp"
 
 #include <doctest/doctest.h>
 
@@ -48,8 +48,8 @@ double rel_error(const Mat& got, const Mat& want) { return (got - want).norm() /
 
 // A tiny sum-of-numbers problem (rank 2 labels: −x0 + x1 − x2).
 struct TinySum {
-  models::SharingArch arch;
-  learn::SumSplit train, val;
+  sharing::SharingArch arch;
+  sharing::SumSplit train, val;
 
   explicit TinySum(Rng& rng) {
     arch.length = 3;
@@ -59,8 +59,8 @@ struct TinySum {
     train = make(rng, 40);
     val = make(rng, 25);
   }
-  learn::SumSplit make(Rng& rng, long n) {
-    learn::SumSplit s;
+  sharing::SumSplit make(Rng& rng, long n) {
+    sharing::SumSplit s;
     s.n = n;
     s.length = arch.length;
     s.y.resize(n);
@@ -73,7 +73,7 @@ struct TinySum {
       }
       s.y[i] = y + rng.uniform(-0.5, 0.5);
     }
-    s.batch = models::make_token_batch(s.tokens, n, arch.length, arch.vocab);
+    s.batch = sharing::make_token_batch(s.tokens, n, arch.length, arch.vocab);
     return s;
   }
 };
@@ -85,12 +85,12 @@ TEST_CASE("sharing: gaussian hypergradients (exact, cg, neumann) match finite di
   const int k = 5;
   const Mat train = randn(rng, 12, k).array() + 2.0, val = randn(rng, 9, k).array() + 2.0;
   const double ridge = 0.1;
-  const learn::GaussianSharingProblem p(train, val, ridge);
+  const sharing::GaussianSharingProblem p(train, val, ridge);
   const Mat logits = randn(rng, k, k);
   auto solve = [&](const Mat& l) {
     ad::NoGradGuard guard;
     const Mat a = ad::softmax_rows(ad::constant(l)).value();
-    return std::vector<Mat>{learn::gaussian_fit(a, train, ridge)};
+    return std::vector<Mat>{sharing::gaussian_fit(a, train, ridge)};
   };
   const Mat want = fd_hypergradient(p, logits, solve, 1e-5);
   const std::vector<Mat> w = solve(logits);
@@ -134,8 +134,8 @@ TEST_CASE("sharing: gaussian hypergradients (exact, cg, neumann) match finite di
 TEST_CASE("sharing: the sum-of-numbers model passes first- and second-order finite-difference checks") {
   Rng rng(5);
   TinySum t(rng);
-  const learn::SumSharingProblem p(t.arch, t.train, t.val, 0.0, 5.0, 0.01);
-  std::vector<Mat> xs = models::init_sum_weights(t.arch, rng);
+  const sharing::SumSharingProblem p(t.arch, t.train, t.val, 0.0, 5.0, 0.01);
+  std::vector<Mat> xs = sharing::init_sum_weights(t.arch, rng);
   xs.push_back(randn(rng, 3, 3));
   const gradcheck::Fn f = [&](const std::vector<Var>& v) {
     const std::vector<Var> w(v.begin(), v.end() - 1);
@@ -151,27 +151,27 @@ TEST_CASE("sharing: the sum-of-numbers model passes first- and second-order fini
 TEST_CASE("sharing: the entropy and nuclear-norm penalties against finite differences") {
   Rng rng(8);
   const Mat logits = randn(rng, 4, 4);
-  const gradcheck::Fn entropy = [](const std::vector<Var>& v) { return models::row_entropy(ad::softmax_rows(v[0])); };
+  const gradcheck::Fn entropy = [](const std::vector<Var>& v) { return sharing::row_entropy(ad::softmax_rows(v[0])); };
   std::mt19937 g(1);
   CHECK(gradcheck::check_first_order(entropy, {logits}).ok);
   CHECK(gradcheck::check_second_order(entropy, {logits}, gradcheck::random_like(g, {logits})).ok);
   // Entropy is 0 for one-hot rows and log L for uniform rows.
-  CHECK(models::row_entropy(ad::constant(Mat::Constant(4, 4, 0.25))).item() == doctest::Approx(std::log(4.0)));
+  CHECK(sharing::row_entropy(ad::constant(Mat::Constant(4, 4, 0.25))).item() == doctest::Approx(std::log(4.0)));
 
   // ‖A‖_* and its gradient U Vᵀ.
   const Mat a = randn(rng, 4, 4);
   Mat grad;
-  const double value = models::nuclear_norm(a, &grad);
+  const double value = sharing::nuclear_norm(a, &grad);
   CHECK(value == doctest::Approx(Eigen::JacobiSVD<Mat>(a).singularValues().sum()));
   const double eps = 1e-6;
   for (long k = 0; k < a.size(); ++k) {
     Mat up = a, down = a;
     up(k) += eps;
     down(k) -= eps;
-    CHECK((models::nuclear_norm(up) - models::nuclear_norm(down)) / (2 * eps) == doctest::Approx(grad(k)).epsilon(1e-6));
+    CHECK((sharing::nuclear_norm(up) - sharing::nuclear_norm(down)) / (2 * eps) == doctest::Approx(grad(k)).epsilon(1e-6));
   }
-  CHECK(models::nuclear_norm(Mat::Identity(3, 3)) == doctest::Approx(3.0));
-  CHECK(models::nuclear_norm(models::all_sharing(3)) == doctest::Approx(std::sqrt(3.0)));
+  CHECK(sharing::nuclear_norm(Mat::Identity(3, 3)) == doctest::Approx(3.0));
+  CHECK(sharing::nuclear_norm(sharing::all_sharing(3)) == doctest::Approx(std::sqrt(3.0)));
 }
 
 TEST_CASE("sharing: partition distance between sharing matrices") {
@@ -181,14 +181,14 @@ TEST_CASE("sharing: partition distance between sharing matrices") {
     return a;
   };
   auto distance = [](const Mat& a, const Mat& b) {
-    return analysis::partition_distance(models::sharing_groups(a), models::sharing_groups(b));
+    return analysis::partition_distance(sharing::sharing_groups(a), sharing::sharing_groups(b));
   };
   const Mat even_odd = sharing({0, 1, 0, 1, 0, 1});
   CHECK(distance(even_odd, even_odd) == 0);                          // identical
   CHECK(distance(even_odd, sharing({4, 2, 4, 2, 4, 2})) == 0);      // groups relabelled
   CHECK(distance(even_odd, sharing({0, 1, 0, 1, 0, 0})) == 1);      // one position moved
-  CHECK(distance(sharing({0, 0, 0, 0, 0, 0}), models::identity_sharing(6)) == 5);  // all different
-  CHECK(distance(models::all_sharing(6), sharing({3, 3, 3, 3, 3, 3})) == 0);
+  CHECK(distance(sharing({0, 0, 0, 0, 0, 0}), sharing::identity_sharing(6)) == 5);  // all different
+  CHECK(distance(sharing::all_sharing(6), sharing({3, 3, 3, 3, 3, 3})) == 0);
   // A soft sharing counts by its row argmax.
   Mat soft = even_odd * 0.6;
   soft.array() += 0.4 / 6;

@@ -1,0 +1,54 @@
+// What every resumable training run shares, whatever the family: where the
+// model and its checkpoints go, Ctrl-C / SIGTERM (finish the current step,
+// write a checkpoint, exit 130), and what to say when a run fails after
+// some checkpoints were written.
+#pragma once
+
+#include "io/h5.hpp"
+#include "learn/model_file.hpp"
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace symlearn::learn {
+
+class TrainingRun {
+ public:
+  // Writes a model file (or checkpoint) to the given path.
+  using Save = std::function<void(const std::string& path)>;
+
+  // `checkpoint` "" means OUTPUT.ckpt when `output` is a file, none for stdout.
+  // Refuses a terminal as stdout; installs the SIGINT / SIGTERM handlers.
+  TrainingRun(const std::string& output, const std::string& checkpoint);
+  ~TrainingRun();  // restores the default handlers
+  TrainingRun(const TrainingRun&) = delete;
+  TrainingRun& operator=(const TrainingRun&) = delete;
+
+  const std::atomic<bool>* stop() const;  // set once Ctrl-C / SIGTERM arrived
+  const std::string& checkpoint_path() const { return checkpoint_; }
+
+  // A checkpoint at `where` ("step 20", "epoch 1, batch 3"), when there is a path for one.
+  void checkpoint(const Save& save, const std::string& where);
+  // After an interrupt: writes the checkpoint, throws ExitRequest(130).
+  [[noreturn]] void interrupted(const Save& save, const std::string& where);
+  // `what` plus where the last good checkpoint is, as a RunError.
+  [[noreturn]] void failed(const std::string& what) const;
+  // Writes the model; a default checkpoint is then no longer needed (the
+  // model file holds the optimizer state too).
+  void finish(const Save& save);
+
+ private:
+  std::string output_, checkpoint_, last_;
+  bool default_checkpoint_ = false;
+};
+
+// Resuming `checkpoint` (a model file of `model`, named on the command line
+// as `requested`): the kinds must agree; the tasks file is the one given, else
+// the one it was trained on, and must be that file (same SHA-256).
+void check_resume_model(const ModelReader& checkpoint, const std::string& requested);
+std::string resume_tasks(const std::string& given, const DatasetRecord& trained_on, const std::string& checkpoint);
+void check_same_dataset(const DatasetRecord& trained_on, const DatasetRecord& given, const std::string& checkpoint,
+                        const std::string& tasks_name);
+
+}  // namespace symlearn::learn

@@ -1,0 +1,110 @@
+#include "methods/images/family.hpp"
+
+#include "learn/model_file.hpp"
+#include "methods/images/inspect.hpp"
+#include "methods/images/session.hpp"
+#include "util/error.hpp"
+
+#include <optional>
+
+namespace symlearn::images {
+
+namespace {
+
+class ImageTrainer : public methods::Trainer {
+ public:
+  explicit ImageTrainer(const std::string& model) { o_.arch.kind = model; }
+
+  void add_options(CLI::App& app) override {
+    const std::string& k = o_.arch.kind;
+    const bool lconv = k == "lconv" || k == "lconv-random", shallow = k == "fc-shallow";
+    auto& t = o_.train;
+    auto& a = o_.arch;
+    epochs_ = app.add_option("--epochs", t.epochs, "Epochs over /train (with --resume: the new total)")->capture_default_str();
+    app.add_option("--batch", t.batch, "Mini-batch size")->capture_default_str();
+    app.add_option("--lr", t.lr, "Learning rate")->capture_default_str();
+    app.add_option("--optimizer", t.optimizer, "adam | rmsprop")->capture_default_str();
+    if (!shallow) app.add_option("--layers", a.layers, "Layers (1 or 2)")->capture_default_str();
+    const std::string of = shallow ? " of the 1-layer lconv whose parameter count --hidden 0 matches" : "";
+    app.add_option("--filters", a.filters, "Channels F of each layer" + of)->capture_default_str();
+    if (lconv || shallow) {
+      app.add_option("--generators", a.generators, "Learned generators L_i (plus L_0 = I)" + of)->capture_default_str();
+      app.add_option("--rank", a.rank, "Rank d_h of each L_i = U_i V_i" + of)->capture_default_str();
+    }
+    if (shallow)
+      app.add_option("--hidden", a.hidden, "Hidden width (0: match a 1-layer lconv's parameter count)")
+          ->capture_default_str();
+    app.add_option("--train-examples", t.train_limit, "Use only the first N training images (0: all)")
+        ->capture_default_str();
+    app.add_option("--checkpoint", o_.checkpoint, "Checkpoint file (default: OUTPUT.ckpt when -o is a file)");
+    app.add_option("--checkpoint-batches", o_.checkpoint_every,
+                   "Write a checkpoint every N mini-batches (0: only on Ctrl-C)")
+        ->capture_default_str();
+  }
+
+  bool resumable() const override { return true; }
+  std::vector<std::string> resume_options() const override {
+    return {"--epochs", "--checkpoint", "--checkpoint-batches"};
+  }
+
+  nlohmann::json train(const methods::TrainContext& c) override {
+    o_.tasks_path = c.tasks_path;
+    o_.output = c.output;
+    o_.resume = c.resume;
+    o_.train.seed = c.seed;
+    o_.quiet = c.quiet;
+    o_.epochs_given = epochs_->count() > 0;
+    return run_classifier_training(o_);
+  }
+
+ private:
+  ClassifierSessionOptions o_;
+  CLI::Option* epochs_ = nullptr;
+};
+
+methods::EvalResult eval(const io::Reader& model_file, const methods::EvalRequest& q) {
+  if (!q.output.empty()) throw InputError("-o is for meta-learned models; use --json for an image model's results");
+  if (q.support || q.query) throw InputError("--support and --query are for meta-learned models, not image classifiers");
+  const nlohmann::json r = evaluate_classifier_file(model_file, q.tasks_path, q.split, q.limit);
+  return {r, eval_text(r)};
+}
+
+methods::Inspection inspect(const io::Reader& file, const methods::InspectRequest& q) {
+  const std::string model = learn::ModelReader(file).model();
+  if (model != "lconv" && model != "lconv-random") return methods::symmetry_inspection(file, q, {});
+  if (q.figure) throw InputError("--png is not drawn for L-conv models yet");
+  std::optional<io::Reader> tasks;
+  if (!q.truth_path.empty()) tasks.emplace(q.truth_path, "tasks");
+  const LconvReport r = inspect_lconv(file, tasks ? &*tasks : nullptr);
+  methods::Inspection out;
+  out.json = lconv_report_json(r);
+  out.text = lconv_report_text(r);
+  return out;
+}
+
+methods::ModelInfo info(const std::string& name, const std::string& summary, const std::string& paper) {
+  return {name, summary, paper,
+          "gen-tasks rotated-scrambled --rotate --scramble -o images.h5 && meta-train " + name +
+              " --epochs 3 images.h5 -o model.h5"};
+}
+
+}  // namespace
+
+methods::Family family() {
+  methods::Family f;
+  f.name = "images";
+  f.title = "Image classifiers on rotated / scrambled images (gen-tasks rotated-scrambled)";
+  f.models = {
+      info("lconv", "L-conv layers: learned Lie-algebra generators L_i = U_i V_i", "Dehmamy et al. 2021 (L-conv)"),
+      info("lconv-random", "L-conv with frozen random generators", "baseline, Dehmamy et al. 2021"),
+      info("cnn", "3x3 convolutions (the shift symmetry given)", "baseline"),
+      info("fc", "dense HW*C -> HW*F layers: no weight sharing", "baseline"),
+      info("fc-shallow", "one hidden layer with as many parameters as lconv", "baseline, Dehmamy et al. 2021"),
+  };
+  f.trainer = [](const std::string& model) { return std::make_unique<ImageTrainer>(model); };
+  f.eval = eval;
+  f.inspect = inspect;
+  return f;
+}
+
+}  // namespace symlearn::images

@@ -1,0 +1,176 @@
+#include "methods/images/train.hpp"
+
+#include "cli/cli.hpp"
+#include "io/h5.hpp"
+#include "methods/images/model_io.hpp"
+#include "util/error.hpp"
+#include "util/rng.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace symlearn::images {
+
+namespace {
+
+// The shuffled order of an epoch: a function of (seed, epoch) only.
+std::vector<long> epoch_order(std::uint64_t seed, long epoch, long n) {
+  Rng rng(seed, 0x5000000 + std::uint64_t(epoch));
+  std::vector<long> o(n);
+  for (long i = 0; i < n; ++i) o[i] = i;
+  for (long i = n - 1; i > 0; --i) std::swap(o[i], o[rng.below(std::uint64_t(i) + 1)]);
+  return o;
+}
+
+long count_correct(const ad::Mat& logits, const std::vector<int>& labels) {
+  long k = 0;
+  for (ad::Index i = 0; i < logits.rows(); ++i) {
+    ad::Index best;
+    logits.row(i).maxCoeff(&best);
+    k += best == labels[std::size_t(i)];
+  }
+  return k;
+}
+
+void rmsprop_update(learn::Adam& s, std::vector<Eigen::MatrixXd*>& params, const std::vector<Eigen::MatrixXd>& grads,
+                    double lr) {
+  const double rho = 0.9, eps = 1e-7;
+  if (s.v.empty())
+    for (const auto& g : grads) s.v.push_back(Eigen::MatrixXd::Zero(g.rows(), g.cols()));
+  ++s.step;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    s.v[i] = rho * s.v[i] + (1 - rho) * grads[i].cwiseProduct(grads[i]);
+    params[i]->array() -= lr * grads[i].array() / (s.v[i].array().sqrt() + eps);
+  }
+}
+
+}  // namespace
+
+void SupervisedOptions::validate() const {
+  if (epochs < 1 || epochs > 100000) throw InputError("--epochs must be in [1, 100000]");
+  if (batch < 1 || batch > 100000) throw InputError("--batch must be in [1, 100000]");
+  if (!(lr > 0) || !std::isfinite(lr)) throw InputError("--lr must be > 0");
+  if (optimizer != "adam" && optimizer != "rmsprop") throw InputError("--optimizer must be adam or rmsprop, not " + optimizer);
+  if (train_limit < 0) throw InputError("--train-examples must be >= 0");
+}
+
+nlohmann::json SupervisedOptions::to_json() const {
+  return {{"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"optimizer", optimizer}, {"train_limit", train_limit},
+          {"seed", seed}};
+}
+
+SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
+  SupervisedOptions o;
+  try {
+    o.epochs = j.at("epochs").get<int>();
+    o.batch = j.at("batch").get<int>();
+    o.lr = j.at("lr").get<double>();
+    o.optimizer = j.at("optimizer").get<std::string>();
+    o.train_limit = j.at("train_limit").get<long>();
+    o.seed = j.at("seed").get<std::uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("the training options in the config are incomplete: ") + e.what());
+  }
+  o.validate();
+  return o;
+}
+
+double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct) {
+  const ad::Index b = static_cast<ad::Index>(rows.size());
+  ad::Mat xb(b, data.x.cols());
+  std::vector<int> yb(rows.size());
+  for (ad::Index i = 0; i < b; ++i) {
+    xb.row(i) = data.x.row(rows[std::size_t(i)]);
+    yb[std::size_t(i)] = data.labels[std::size_t(rows[std::size_t(i)])];
+  }
+  std::vector<ad::Var> vars, trainable;
+  std::vector<Eigen::MatrixXd*> targets;
+  for (auto& p : st.model.params) {
+    if (p.trainable) {
+      vars.push_back(ad::param(p.value));
+      trainable.push_back(vars.back());
+      targets.push_back(&p.value);
+    } else {
+      vars.push_back(ad::constant(p.value));
+    }
+  }
+  const ad::Var logits = st.model.forward(vars, xb);
+  const ad::Var loss = ad::softmax_cross_entropy(logits, yb);
+  const double l = loss.item();
+  if (!std::isfinite(l))
+    throw RunError("the loss became " + std::string(std::isnan(l) ? "NaN" : "infinite") + " at epoch " +
+                   std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch + 1));
+  const std::vector<ad::Var> g = ad::grad(loss, trainable);
+  std::vector<Eigen::MatrixXd> grads;
+  for (const auto& v : g) grads.push_back(v.value());
+  if (st.options.optimizer == "adam") {
+    st.opt.lr = st.options.lr;
+    st.opt.update(targets, grads);
+  } else {
+    rmsprop_update(st.opt, targets, grads, st.options.lr);
+  }
+  if (correct) *correct += static_cast<double>(count_correct(logits.value(), yb));
+  return l;
+}
+
+SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& train, const SupervisedHooks& hooks) {
+  const long n = train.size();
+  const long bs = st.options.batch;
+  const long batches = (n + bs - 1) / bs;
+  while (st.epoch < st.options.epochs) {
+    const std::vector<long> order = epoch_order(st.options.seed, st.epoch, n);
+    while (st.batch < batches) {
+      if (hooks.stop && hooks.stop->load()) return SupervisedStatus::interrupted;
+      const long first = st.batch * bs, count = std::min(bs, n - first);
+      const std::vector<long> rows(order.begin() + first, order.begin() + first + count);
+      double correct = 0;
+      const double loss = train_step(st, train, rows, &correct);
+      st.log.step_loss.push_back(loss);
+      st.run_loss += loss * double(count);
+      st.run_correct += correct;
+      st.run_seen += double(count);
+      ++st.batch;
+      if (hooks.on_batch) hooks.on_batch(st, batches);
+      if (st.batch < batches && hooks.checkpoint_every > 0 && st.batch % hooks.checkpoint_every == 0 &&
+          hooks.on_checkpoint)
+        hooks.on_checkpoint(st);
+    }
+    st.log.epoch_loss.push_back(st.run_loss / st.run_seen);
+    st.log.epoch_accuracy.push_back(st.run_correct / st.run_seen);
+    st.run_loss = st.run_correct = st.run_seen = 0;
+    st.batch = 0;
+    ++st.epoch;
+    if (hooks.on_epoch) hooks.on_epoch(st);
+  }
+  return SupervisedStatus::done;
+}
+
+ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch) {
+  ClassifierEval r;
+  const int k = model.arch.classes;
+  r.confusion = Eigen::MatrixXi::Zero(k, k);
+  double loss = 0;
+  for (long first = 0; first < data.size(); first += batch) {
+    const long count = std::min<long>(batch, data.size() - first);
+    const ad::Mat logits = model.logits(data.x.middleRows(first, count));
+    for (long i = 0; i < count; ++i) {
+      ad::Index best;
+      logits.row(i).maxCoeff(&best);
+      const int y = data.labels[std::size_t(first + i)];
+      r.confusion(y, static_cast<int>(best)) += 1;
+      const double mx = logits.row(i).maxCoeff();
+      loss += mx + std::log((logits.row(i).array() - mx).exp().sum()) - logits(i, y);
+    }
+  }
+  r.n = data.size();
+  r.accuracy = r.n ? double(r.confusion.trace()) / double(r.n) : 0.0;
+  r.loss = r.n ? loss / double(r.n) : 0.0;
+  return r;
+}
+
+}  // namespace symlearn::images

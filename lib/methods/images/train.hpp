@@ -1,0 +1,74 @@
+// Plain supervised training of the image classifiers (lib/models/lconv):
+// mini-batch cross-entropy with Adam or RMSprop, epochs over a shuffled
+// training split, checkpoints at batch boundaries (an epoch's order depends
+// only on the seed and the epoch, so a resumed run is bit-identical), and
+// evaluation (accuracy, confusion matrix).
+#pragma once
+
+#include "io/h5.hpp"
+#include "learn/adam.hpp"
+#include "methods/images/models.hpp"
+#include "tasks/images.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace symlearn::images {
+
+struct SupervisedOptions {
+  int epochs = 30;
+  int batch = 32;
+  double lr = 1e-3;
+  std::string optimizer = "adam";  // adam | rmsprop
+  long train_limit = 0;            // 0: every training image
+  std::uint64_t seed = 0;
+  void validate() const;  // InputError
+  nlohmann::json to_json() const;
+  static SupervisedOptions from_json(const nlohmann::json& j);
+};
+
+struct SupervisedLog {
+  std::vector<double> step_loss;                 // every mini-batch
+  std::vector<double> epoch_loss, epoch_accuracy;  // running means over each epoch's batches
+};
+
+struct SupervisedState {
+  images::ImageModel model;
+  SupervisedOptions options;
+  long epoch = 0;           // epochs completed
+  long batch = 0;           // batches completed in the current epoch
+  double run_loss = 0, run_correct = 0, run_seen = 0;  // the current epoch so far
+  learn::Adam opt;                 // Adam moments; RMSprop uses opt.v only (one per trainable parameter)
+  SupervisedLog log;
+};
+
+struct SupervisedHooks {
+  std::function<void(const SupervisedState&, long batches)> on_batch;
+  std::function<void(const SupervisedState&)> on_epoch;  // after an epoch completes
+  std::function<void(const SupervisedState&)> on_checkpoint;
+  long checkpoint_every = 0;  // batches; 0: never
+  const std::atomic<bool>* stop = nullptr;
+};
+
+enum class SupervisedStatus { done, interrupted };
+
+// Trains until state.epoch == options.epochs. Throws RunError on a NaN/Inf loss.
+SupervisedStatus train_classifier(SupervisedState& state, const tasks::ImageSplit& train, const SupervisedHooks& hooks);
+
+// One optimizer step on the batch `rows` of `data`; returns the batch loss and
+// adds the number of correct predictions to *correct.
+double train_step(SupervisedState& state, const tasks::ImageSplit& data, const std::vector<long>& rows,
+                  double* correct);
+
+struct ClassifierEval {
+  long n = 0;
+  double accuracy = 0, loss = 0;
+  Eigen::MatrixXi confusion;  // classes x classes: rows true label, columns predicted
+};
+ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch = 500);
+
+}  // namespace symlearn::images

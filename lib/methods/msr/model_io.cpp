@@ -1,0 +1,63 @@
+#include "methods/msr/model_io.hpp"
+
+#include "util/error.hpp"
+
+namespace symlearn::msr {
+
+void save_model(const std::string& target, const std::string& created_by, const TrainState& st,
+                const learn::DatasetRecord& dataset, const nlohmann::json& provenance) {
+  const nlohmann::json config = {{"model", st.model.arch.to_json()},
+                                 {"training", st.options.to_json()},
+                                 {"seed", st.options.seed},
+                                 {"steps_done", st.step},
+                                 {"provenance", provenance}};
+  learn::ModelWriter w(target, created_by, st.model.arch.kind, config, dataset);
+  for (const auto& p : st.model.params) w.param(p.name, p.role, p.value);
+  const auto& log = st.log;
+  w.log("train_loss", log.train_loss);
+  w.log("val_step", log.val_step);
+  w.log("val_loss", log.val_loss);
+  w.log_description("train_loss: mean query MSE of each outer step's meta-batch; val_loss at val_step: mean query "
+                    "MSE on held-out training tasks");
+  if (st.adam.step > 0) {
+    w.optimizer_step(st.adam.step);
+    for (std::size_t i = 0; i < st.model.params.size(); ++i) {
+      w.moment("m", st.model.params[i].name, st.adam.m[i]);
+      w.moment("v", st.model.params[i].name, st.adam.v[i]);
+    }
+  }
+  w.commit();
+}
+
+LoadedModel load_model(const io::Reader& f) {
+  const learn::ModelReader r(f);
+  LoadedModel out;
+  out.config = r.config();
+  const nlohmann::json &model = r.section("model"), &training = r.section("training");
+  try {
+    out.state.model.arch = Arch::from_json(model);
+    out.state.options = MetaTrainOptions::from_json(training);
+  } catch (const InputError& e) {
+    r.fail(e.what());
+  }
+  out.state.step = r.value("steps_done", 0);
+  out.dataset = r.dataset();
+  // The architecture says which parameters must be there, with which shapes.
+  Rng unused(0);
+  MetaModel expected = MetaModel::init(out.state.model.arch, unused);
+  for (auto& p : expected.params) p.value = r.param(p.name, p.role, p.value.rows(), p.value.cols());
+  out.state.model = std::move(expected);
+  out.state.log.train_loss = r.log("train_loss");
+  out.state.log.val_loss = r.log("val_loss");
+  out.state.log.val_step = r.log_ints("val_step");
+  if (const std::int64_t step = r.optimizer_step(); step > 0) {
+    out.state.adam.step = step;
+    for (const auto& p : out.state.model.params) {
+      out.state.adam.m.push_back(r.moment("m", p.name, p.value.rows(), p.value.cols()));
+      out.state.adam.v.push_back(r.moment("v", p.name, p.value.rows(), p.value.cols()));
+    }
+  }
+  return out;
+}
+
+}  // namespace symlearn::msr

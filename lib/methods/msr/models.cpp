@@ -1,0 +1,172 @@
+#include "methods/msr/models.hpp"
+
+#include "util/error.hpp"
+
+#include <cmath>
+
+namespace symlearn::msr {
+
+using ad::Mat;
+using ad::Var;
+
+const char* lr_mode_name(LrMode mode) {
+  switch (mode) {
+    case LrMode::fixed: return "fixed";
+    case LrMode::layer: return "layer";
+    case LrMode::param: return "param";
+  }
+  return "?";
+}
+
+LrMode lr_mode_from_name(const std::string& name) {
+  if (name == "fixed") return LrMode::fixed;
+  if (name == "layer") return LrMode::layer;
+  if (name == "param") return LrMode::param;
+  throw InputError("--inner-lr-mode must be fixed, layer or param (got '" + name + "')");
+}
+
+const std::vector<std::string>& model_kinds() {
+  static const std::vector<std::string> kinds = {"msr-fc", "msr-kron", "maml-fc", "maml-lc", "maml-conv"};
+  return kinds;
+}
+
+nlohmann::json Arch::to_json() const {
+  nlohmann::json j = {{"kind", kind},       {"input_dim", input_dim}, {"output_dim", output_dim},
+                      {"kernel", kernel},   {"lr_mode", lr_mode_name(lr_mode)}, {"inner_lr", inner_lr}};
+  if (kind == "msr-fc") j["latent"] = latent;
+  if (kind == "msr-kron") {
+    j["kron_in"] = kron_in;
+    j["kron_out"] = kron_out;
+  }
+  return j;
+}
+
+Arch Arch::from_json(const nlohmann::json& j) {
+  Arch a;
+  try {
+    a.kind = j.at("kind").get<std::string>();
+    a.input_dim = j.at("input_dim").get<int>();
+    a.output_dim = j.at("output_dim").get<int>();
+    a.kernel = j.value("kernel", 3);
+    a.latent = j.value("latent", 0);
+    a.kron_in = j.value("kron_in", 0);
+    a.kron_out = j.value("kron_out", 0);
+    a.lr_mode = lr_mode_from_name(j.value("lr_mode", std::string("layer")));
+    a.inner_lr = j.value("inner_lr", 0.1);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("the model's architecture record is incomplete: ") + e.what());
+  }
+  a.validate();
+  return a;
+}
+
+void Arch::validate() const {
+  bool known = false;
+  for (const auto& k : model_kinds()) known = known || k == kind;
+  if (!known) throw InputError("unknown model '" + kind + "' (expected msr-fc, msr-kron, maml-fc, maml-lc or maml-conv)");
+  if (input_dim < 1 || output_dim < 1) throw InputError("model dimensions must be positive");
+  if ((kind == "maml-lc" || kind == "maml-conv") && output_dim != input_dim - kernel + 1)
+    throw InputError(kind + " with kernel " + std::to_string(kernel) + " maps " + std::to_string(input_dim) +
+                     " inputs to " + std::to_string(input_dim - kernel + 1) + " outputs, but the data has " +
+                     std::to_string(output_dim));
+  if (kind == "msr-fc" && latent < 1) throw InputError("--latent must be at least 1");
+  if (kind == "msr-kron" && (kron_in < 1 || kron_out < 1)) throw InputError("--kron-latent factors must be at least 1");
+  if (!(inner_lr >= 0) || !std::isfinite(inner_lr)) throw InputError("--inner-lr must be a finite number >= 0");
+}
+
+namespace {
+Mat normal(Rng& rng, ad::Index r, ad::Index c, double std) {
+  Mat m(r, c);
+  for (ad::Index j = 0; j < c; ++j)
+    for (ad::Index i = 0; i < r; ++i) m(i, j) = std * rng.normal();
+  return m;
+}
+Mat uniform(Rng& rng, ad::Index r, ad::Index c, double bound) {
+  Mat m(r, c);
+  for (ad::Index j = 0; j < c; ++j)
+    for (ad::Index i = 0; i < r; ++i) m(i, j) = rng.uniform(-bound, bound);
+  return m;
+}
+}  // namespace
+
+MetaModel MetaModel::init(const Arch& arch, Rng& rng, double u_std) {
+  arch.validate();
+  MetaModel mm;
+  mm.arch = arch;
+  const int n = arch.input_dim, m = arch.output_dim, s = arch.kernel;
+  auto& p = mm.params;
+  if (arch.kind == "msr-fc") {
+    p.push_back({"U", Role::symmetry, normal(rng, ad::Index(m) * n, arch.latent, u_std)});
+    p.push_back({"v0", Role::init, normal(rng, arch.latent, 1, 1.0 / m)});
+  } else if (arch.kind == "msr-kron") {
+    p.push_back({"U1", Role::symmetry, normal(rng, n, arch.kron_in, std::sqrt(u_std))});
+    p.push_back({"U2", Role::symmetry, normal(rng, m, arch.kron_out, std::sqrt(u_std))});
+    p.push_back({"v0", Role::init, normal(rng, ad::Index(arch.kron_in) * arch.kron_out, 1, 1.0 / m)});
+  } else if (arch.kind == "maml-fc") {
+    p.push_back({"W0", Role::init, uniform(rng, m, n, 1.0 / std::sqrt(n))});
+  } else if (arch.kind == "maml-lc") {
+    p.push_back({"F0", Role::init, uniform(rng, m, s, 1.0 / std::sqrt(s))});
+  } else {  // maml-conv
+    p.push_back({"f0", Role::init, uniform(rng, s, 1, 1.0 / std::sqrt(s))});
+  }
+  if (arch.lr_mode != LrMode::fixed) {
+    for (int a : mm.adapted()) {
+      const Mat& w = mm.params[a].value;
+      Mat lr = arch.lr_mode == LrMode::layer ? Mat::Constant(1, 1, arch.inner_lr)
+                                             : Mat::Constant(w.rows(), w.cols(), arch.inner_lr);
+      mm.params.push_back({"inner_lr_" + mm.params[a].name, Role::hyper, lr});
+    }
+  }
+  return mm;
+}
+
+std::vector<int> MetaModel::adapted() const {
+  std::vector<int> out;
+  for (int i = 0; i < static_cast<int>(params.size()); ++i)
+    if (params[i].role == Role::init) out.push_back(i);
+  return out;
+}
+
+int MetaModel::inner_lr_of(int adapted_index) const {
+  if (arch.lr_mode == LrMode::fixed) return -1;
+  return find("inner_lr_" + params[adapted_index].name);
+}
+
+int MetaModel::find(const std::string& name) const {
+  for (int i = 0; i < static_cast<int>(params.size()); ++i)
+    if (params[i].name == name) return i;
+  return -1;
+}
+
+long MetaModel::count() const {
+  long n = 0;
+  for (const auto& p : params) n += static_cast<long>(p.value.size());
+  return n;
+}
+
+Var MetaModel::forward(const std::vector<Var>& p, const Var& x) const {
+  const int n = arch.input_dim, m = arch.output_dim, s = arch.kernel;
+  if (arch.kind == "msr-fc") {
+    const Var w = ad::unvec(ad::matmul(p[0], p[1]), m, n);
+    return ad::matmul(x, ad::transpose(w));
+  }
+  if (arch.kind == "msr-kron") {
+    const Var v = ad::unvec(p[2], arch.kron_out, arch.kron_in);
+    const Var w = ad::matmul(ad::matmul(p[1], v), ad::transpose(p[0]));
+    return ad::matmul(x, ad::transpose(w));
+  }
+  if (arch.kind == "maml-fc") return ad::matmul(x, ad::transpose(p[0]));
+  // Locally connected and convolution: P[:, j] = sum_t F[j, t] X[:, j + t].
+  const ad::Index rows = x.rows();
+  Var out;
+  for (int t = 0; t < s; ++t) {
+    const Var xt = ad::cols(x, t, m);
+    const Var ft = arch.kind == "maml-lc" ? ad::repeat_rows(ad::transpose(ad::cols(p[0], t, 1)), rows)
+                                          : ad::broadcast(ad::block(p[0], t, 0, 1, 1), rows, m);
+    const Var term = ad::mul(xt, ft);
+    out = t == 0 ? term : ad::add(out, term);
+  }
+  return out;
+}
+
+}  // namespace symlearn::msr

@@ -6,8 +6,8 @@ set -eu
 BIN=${BIN:-build/bin}
 mkdir -p out
 "$BIN/gen-tasks" locally-connected --rank 1 --tasks 4000 --seed 0 -o out/tasks.h5
-"$BIN/meta-train" --model msr-fc --steps 1000 out/tasks.h5 -o out/msr-fc.h5
-"$BIN/meta-train" --model maml-fc --steps 1000 out/tasks.h5 -o out/maml-fc.h5
+"$BIN/meta-train" msr-fc --steps 1000 out/tasks.h5 -o out/msr-fc.h5
+"$BIN/meta-train" maml-fc --steps 1000 out/tasks.h5 -o out/maml-fc.h5
 echo
 echo "Meta-test error after adapting to each held-out task from one example:"
 "$BIN/eval" --tasks out/tasks.h5 --limit 300 out/msr-fc.h5

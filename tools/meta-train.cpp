@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <vector>
 
 using namespace symlearn;
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   cli::init_app(app);
   app.set_version_flag("--version", cli::created_by("meta-train"));
   app.set_config("--config", "", "Read options from a TOML/INI file, a [MODEL] section per model (command-line options win)");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
 
   std::vector<std::unique_ptr<Command>> commands;
   for (const methods::Family& family : methods::families()) {
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
       c->app->group(family.title);
       c->app->footer("e.g.: " + model.example + "\nSee also: eval, inspect-symmetry");
       cli::init_app(*c->app);
+      c->app->fallthrough();  // --config and --version after the model name
       c->trainer = family.trainer(model.name);
       auto& x = c->context;
       c->app->add_option("tasks", x.tasks_path, "Tasks file from gen-tasks ('-' = stdin; with --resume: the one it was trained on)");
@@ -105,15 +108,27 @@ int main(int argc, char** argv) {
 
   // An option of another model, or of none: say which model was asked for.
   const auto explain = [&](const CLI::ParseError& e) -> std::string {
-    if (e.get_name() != "ExtrasError") return "";
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::ConfigError))
+      return std::string("--config: ") + e.what() + " (model options go in a [MODEL] section, named as on the command line without --)";
+    if (e.get_exit_code() != static_cast<int>(CLI::ExitCodes::ExtrasError)) return "";
+    // CLI11 lists the unexpected arguments last first; name the first option among them.
+    const std::string what = e.what();
+    std::vector<std::string> extra;
+    std::istringstream words(what.substr(what.find(": ") + 2));
+    for (std::string w; words >> w;) extra.insert(extra.begin(), w);
+    std::string first = extra.empty() ? "" : extra.front();
+    for (const auto& w : extra)
+      if (w.size() > 1 && w[0] == '-') {
+        first = w;
+        break;
+      }
+    first = first.substr(0, first.find('='));
     const auto chosen = app.get_subcommands();
-    std::string what = e.what();
-    const auto colon = what.find(": ");
-    std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
-    first = first.substr(0, first.find(' '));
-    if (chosen.empty())
-      return first.rfind("-", 0) == 0 ? first + " needs a model: meta-train MODEL " + first + " ... (see meta-train --help)"
-                                      : "unknown model '" + first + "' (models: " + methods::model_names() + ")";
+    if (chosen.empty()) {
+      if (!extra.empty() && extra.front().rfind("-", 0) != 0)
+        return "unknown model '" + extra.front() + "' (models: " + methods::model_names() + ")";
+      return first + " needs a model first: meta-train MODEL " + first + " ... (see meta-train --help)";
+    }
     const std::string model = chosen.front()->get_name();
     if (first.rfind("-", 0) != 0) return "unexpected argument '" + first + "' (see meta-train " + model + " --help)";
     return first + " is not an option of " + model + " (see meta-train " + model + " --help)";

@@ -44,7 +44,7 @@ for spec in "1 3" "5 15" "5 30"; do
   for threads in 1 2; do
     : >"$OUT/runs"
     for i in $(seq "$REPS"); do
-      "$BIN/meta-train" --model msr-fc --latent "$2" --steps "${BENCH_STEPS:-1000}" --val-every 100000 --threads "$threads" \
+      "$BIN/meta-train" msr-fc --latent "$2" --steps "${BENCH_STEPS:-1000}" --val-every 100000 --threads "$threads" \
         --seed "$i" --quiet --json "$OUT/rank$1.h5" -o /dev/null >"$OUT/s.json"
       echo "$(field steps_per_second <"$OUT/s.json") $(field peak_rss_mib <"$OUT/s.json")" >>"$OUT/runs"
     done
@@ -53,7 +53,7 @@ for spec in "1 3" "5 15" "5 30"; do
   done
 done
 for threads in 1 2; do
-  "$BIN/meta-train" --model msr-fc --engine autodiff --steps 200 --val-every 100000 --threads "$threads" --quiet --json \
+  "$BIN/meta-train" msr-fc --engine autodiff --steps 200 --val-every 100000 --threads "$threads" --quiet --json \
     "$OUT/rank1.h5" -o /dev/null >"$OUT/s.json"
   printf '  rank 1 through the general autodiff (--engine autodiff), --threads %s: %.0f outer steps/s\n' "$threads" \
     "$(field steps_per_second <"$OUT/s.json")"

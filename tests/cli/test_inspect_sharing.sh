@@ -10,8 +10,8 @@ I="$BIN/inspect-symmetry"
 export PYTHONPATH="$TESTS/cli" PYTHONDONTWRITEBYTECODE=1
 
 "$G" sum-of-numbers --length 4 --rank 2 --test 500 --quiet -o "$WORK/t.h5"
-"$M" --model sharing-oracle "$WORK/t.h5" -o "$WORK/oracle.h5" --quiet
-"$M" --model sharing-all "$WORK/t.h5" -o "$WORK/all.h5" --quiet
+"$M" sharing-oracle "$WORK/t.h5" -o "$WORK/oracle.h5" --quiet
+"$M" sharing-all "$WORK/t.h5" -o "$WORK/all.h5" --quiet
 
 # Text.
 expect_ok "$I" "$WORK/oracle.h5" --truth "$WORK/t.h5" >"$WORK/oracle.txt"

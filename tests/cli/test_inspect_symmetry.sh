@@ -14,9 +14,9 @@ export PYTHONPATH="$TESTS/cli" PYTHONDONTWRITEBYTECODE=1
 DATA="--input-dim 20 --tasks 2000 --seed 1 --quiet"
 "$G" locally-connected $DATA -o "$WORK/conv.h5"
 "$G" locally-connected $DATA --permute-inputs -o "$WORK/perm.h5"
-"$M" --model msr-fc --steps 1000 --quiet "$WORK/conv.h5" -o "$WORK/trained.h5"
-"$M" --model msr-fc --steps 0 --quiet "$WORK/conv.h5" -o "$WORK/untrained.h5"
-"$M" --model msr-fc --steps 1000 --quiet "$WORK/perm.h5" -o "$WORK/permuted.h5"
+"$M" msr-fc --steps 1000 --quiet "$WORK/conv.h5" -o "$WORK/trained.h5"
+"$M" msr-fc --steps 0 --quiet "$WORK/conv.h5" -o "$WORK/untrained.h5"
+"$M" msr-fc --steps 1000 --quiet "$WORK/perm.h5" -o "$WORK/permuted.h5"
 
 "$I" --help | grep -q "^e.g.: inspect-symmetry model.h5 --truth tasks.h5 --png model.png" || fail "--help has no example"
 "$I" --version | grep -q "^inspect-symmetry [0-9]" || fail "--version"
@@ -110,7 +110,7 @@ cmp -s "$WORK/a.txt" "$WORK/b.txt" || fail "stdin and file reports differ"
 cmp -s "$WORK/piped.png" "$WORK/trained.png" || fail "--png - differs from --png FILE"
 
 # What it cannot analyse: said clearly, exit 0.
-"$M" --model maml-fc --steps 2 --quiet "$WORK/conv.h5" -o "$WORK/maml.h5"
+"$M" maml-fc --steps 2 --quiet "$WORK/conv.h5" -o "$WORK/maml.h5"
 expect_ok "$I" "$WORK/maml.h5" >"$WORK/maml.txt"
 grep -q "a maml-fc model has no symmetry parameters" "$WORK/maml.txt" || fail "maml-fc: $(cat "$WORK/maml.txt")"
 expect_ok "$I" --json "$WORK/maml.h5" --png "$WORK/maml.png" >"$WORK/maml.json"

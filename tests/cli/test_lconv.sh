@@ -1,5 +1,5 @@
 # L-conv end to end (issue 7): gen-tasks rotated-scrambled -> meta-train
-# --model lconv|cnn|fc|fc-shallow|lconv-random -> eval / inspect-symmetry;
+# lconv|cnn|fc|fc-shallow|lconv-random -> eval / inspect-symmetry;
 # IDX input, resume, SIGTERM, and bad inputs.
 . "$TESTS/cli/lib.sh"
 G="$BIN/gen-tasks"
@@ -47,7 +47,8 @@ assert list(f['test/y'][0][:3]) == [0, 1, 2]
 
 # Every model kind trains, evaluates, and records its parameter count.
 for kind in lconv lconv-random cnn fc fc-shallow; do
-  expect_ok "$M" --model "$kind" --epochs 1 --filters 4 --generators 2 --rank 2 --quiet "$WORK/rs.h5" -o "$WORK/$kind.h5"
+  case $kind in cnn | fc) gen= ;; *) gen="--generators 2 --rank 2" ;; esac  # fc-shallow: the lconv it matches
+  expect_ok "$M" "$kind" --epochs 1 --filters 4 $gen --quiet "$WORK/rs.h5" -o "$WORK/$kind.h5"
   "$E" --tasks "$WORK/rs.h5" "$WORK/$kind.h5" | grep -q "^$kind on .*rs.h5 /test: accuracy [0-9.]* (50 images" ||
     fail "eval $kind: $("$E" --tasks "$WORK/rs.h5" "$WORK/$kind.h5" 2>&1)"
 done
@@ -71,7 +72,7 @@ c = r['confusion']; assert len(c) == 10 and sum(map(sum, c)) == 50
 assert abs(r['accuracy'] - sum(c[i][i] for i in range(10)) / 50) < 1e-12 and r['parameters'] > 0
 " || fail "eval --json"
 # A model through a pipe gives the same result as through a file.
-"$M" --model lconv --epochs 1 --filters 4 --generators 2 --rank 2 --quiet "$WORK/rs.h5" | "$E" --tasks "$WORK/rs.h5" --json - >"$WORK/pipe.json"
+"$M" lconv --epochs 1 --filters 4 --generators 2 --rank 2 --quiet "$WORK/rs.h5" | "$E" --tasks "$WORK/rs.h5" --json - >"$WORK/pipe.json"
 cmp -s "$WORK/eval.json" "$WORK/pipe.json" || fail "pipe and file differ"
 
 # inspect-symmetry: generators in image coordinates, covariance share.
@@ -85,15 +86,15 @@ assert l['closure']['span_rank'] == 2
 "$I" "$WORK/lconv.h5" | grep -q "^layer 1: 2 generators" || fail "inspect-symmetry text"
 
 # Resume: 1 epoch then 1 more = 2 epochs at once; SIGTERM writes a checkpoint (exit 130).
-TR="--model cnn --filters 4 --quiet"
-expect_ok "$M" $TR --epochs 2 "$WORK/rs.h5" -o "$WORK/two.h5"
-expect_ok "$M" $TR --epochs 1 "$WORK/rs.h5" -o "$WORK/one.h5"
+TR="--filters 4 --quiet"
+expect_ok "$M" cnn $TR --epochs 2 "$WORK/rs.h5" -o "$WORK/two.h5"
+expect_ok "$M" cnn $TR --epochs 1 "$WORK/rs.h5" -o "$WORK/one.h5"
 expect_ok "$M" --resume "$WORK/one.h5" --epochs 2 --quiet "$WORK/rs.h5" -o "$WORK/resumed.h5"
 h5dump -d /params/dense.W "$WORK/two.h5" | tail -n +2 >"$WORK/w1"
 h5dump -d /params/dense.W "$WORK/resumed.h5" | tail -n +2 >"$WORK/w2"
 cmp -s "$WORK/w1" "$WORK/w2" || fail "resumed run differs from the uninterrupted one"
 "$G" rotated-scrambled --size 16 --train 3000 --test 10 --seed 3 --quiet -o "$WORK/big.h5"
-"$M" --model lconv --epochs 3 --checkpoint-batches 5 --quiet "$WORK/big.h5" -o "$WORK/sig.h5" 2>"$WORK/sig.err" &
+"$M" lconv --epochs 3 --checkpoint-batches 5 --quiet "$WORK/big.h5" -o "$WORK/sig.h5" 2>"$WORK/sig.err" &
 pid=$!
 i=0
 while [ ! -f "$WORK/sig.h5.ckpt" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -110,13 +111,13 @@ no_temp_files "$WORK"
 
 # Bad inputs: one line, exit 2, no output.
 echo "not hdf5" >"$WORK/junk.h5"
-expect_error 2 "junk.h5" "$M" --model lconv "$WORK/junk.h5" -o "$WORK/out.h5"
-expect_error 2 "missing.h5" "$M" --model lconv "$WORK/missing.h5" -o "$WORK/out.h5"
+expect_error 2 "junk.h5" "$M" lconv "$WORK/junk.h5" -o "$WORK/out.h5"
+expect_error 2 "missing.h5" "$M" lconv "$WORK/missing.h5" -o "$WORK/out.h5"
 "$G" locally-connected --tasks 20 --input-dim 8 --quiet -o "$WORK/lc.h5"
-expect_error 2 "not image classification data" "$M" --model lconv "$WORK/lc.h5" -o "$WORK/out.h5"
-expect_error 2 "layers must be 1 or 2" "$M" --model lconv --layers 3 "$WORK/rs.h5" -o "$WORK/out.h5"
-expect_error 2 "epochs" "$M" --model cnn --epochs 0 "$WORK/rs.h5" -o "$WORK/out.h5"
-expect_error 2 "optimizer" "$M" --model cnn --optimizer sgdx "$WORK/rs.h5" -o "$WORK/out.h5"
+expect_error 2 "not image classification data" "$M" lconv "$WORK/lc.h5" -o "$WORK/out.h5"
+expect_error 2 "layers must be 1 or 2" "$M" lconv --layers 3 "$WORK/rs.h5" -o "$WORK/out.h5"
+expect_error 2 "epochs" "$M" cnn --epochs 0 "$WORK/rs.h5" -o "$WORK/out.h5"
+expect_error 2 "optimizer" "$M" cnn --optimizer sgdx "$WORK/rs.h5" -o "$WORK/out.h5"
 [ ! -e "$WORK/out.h5" ] || fail "a failed meta-train left output"
 expect_error 2 "cut.gz" "$G" rotated-scrambled --source "idx:$WORK/cut.gz,$WORK/lab" -o "$WORK/out.h5"
 expect_error 2 "source must be" "$G" rotated-scrambled --source mnist -o "$WORK/out.h5"

@@ -7,11 +7,11 @@ E="$BIN/eval"
 TRAIN="--meta-batch 4 --support 2 --query 6 --val-tasks 8 --val-every 5 --quiet"
 
 # Help and version.
-"$M" --help | grep -q "^e.g.: meta-train --model msr-fc" || fail "meta-train --help has no example"
+"$M" --help | grep -q "^e.g.: gen-tasks locally-connected -o tasks.h5 && meta-train msr-fc" || fail "meta-train --help has no example"
 "$E" --help | grep -q "shell builtin" || fail "eval --help does not warn about the builtin"
 
 # Through files.
-expect_ok "$M" --model msr-fc $TRAIN --steps 20 "$WORK/tasks.h5" -o "$WORK/model.h5"
+expect_ok "$M" msr-fc $TRAIN --steps 20 "$WORK/tasks.h5" -o "$WORK/model.h5"
 h5dump -a /symlearn_format "$WORK/model.h5" | grep -q '"model"' || fail "model file format attribute"
 h5dump -a /params/U/role "$WORK/model.h5" | grep -q '"symmetry"' || fail "U has no symmetry role"
 $PY - "$WORK/model.h5" "$WORK/tasks.h5" <<'PY' || fail "model file contents"
@@ -31,7 +31,7 @@ grep -q "^msr-fc on .*tasks.h5 /test: MSE [0-9.]* ± [0-9.]* (95% CI, 24 tasks, 
 
 # Through pipes: gen-tasks | meta-train | eval, the same numbers as through files.
 "$G" locally-connected --tasks 120 --samples 8 --input-dim 10 --seed 1 --quiet |
-  "$M" --model msr-fc $TRAIN --steps 20 - | "$E" --tasks "$WORK/tasks.h5" --json - >"$WORK/pipe.json"
+  "$M" msr-fc $TRAIN --steps 20 - | "$E" --tasks "$WORK/tasks.h5" --json - >"$WORK/pipe.json"
 "$E" --tasks "$WORK/tasks.h5" --json "$WORK/model.h5" >"$WORK/file.json"
 cmp -s "$WORK/pipe.json" "$WORK/file.json" || fail "pipe and file results differ"
 "$E" --tasks "$WORK/tasks.h5" --limit 5 --seed 2 -o "$WORK/per-task.h5" "$WORK/model.h5" >/dev/null
@@ -42,14 +42,14 @@ assert f.attrs['symlearn_format'] == 'report' and f['loss'].shape == (5,) and f[
 
 # Every model kind trains and evaluates; the thread count changes nothing.
 for kind in msr-kron maml-fc maml-lc maml-conv; do
-  expect_ok "$M" --model "$kind" $TRAIN --steps 6 --threads 1 "$WORK/tasks.h5" -o "$WORK/$kind-1.h5"
-  expect_ok "$M" --model "$kind" $TRAIN --steps 6 --threads 2 "$WORK/tasks.h5" -o "$WORK/$kind-2.h5"
+  expect_ok "$M" "$kind" $TRAIN --steps 6 --threads 1 "$WORK/tasks.h5" -o "$WORK/$kind-1.h5"
+  expect_ok "$M" "$kind" $TRAIN --steps 6 --threads 2 "$WORK/tasks.h5" -o "$WORK/$kind-2.h5"
   cmp -s "$WORK/$kind-1.h5" "$WORK/$kind-2.h5" || fail "$kind: --threads 1 and 2 differ"
   "$E" --tasks "$WORK/tasks.h5" "$WORK/$kind-1.h5" | grep -q "^$kind on" || fail "eval $kind"
 done
 
 # Resume: 10 steps, then 10 more from the checkpoint = 20 uninterrupted steps.
-expect_ok "$M" --model msr-fc $TRAIN --steps 10 "$WORK/tasks.h5" -o "$WORK/half.h5"
+expect_ok "$M" msr-fc $TRAIN --steps 10 "$WORK/tasks.h5" -o "$WORK/half.h5"
 expect_ok "$M" --resume "$WORK/half.h5" --steps 20 --quiet "$WORK/tasks.h5" -o "$WORK/resumed.h5"
 "$E" --tasks "$WORK/tasks.h5" --json "$WORK/resumed.h5" >"$WORK/resumed.json"
 cmp -s "$WORK/file.json" "$WORK/resumed.json" || fail "resumed run ends with a different model"
@@ -58,7 +58,7 @@ h5dump -d /params/U "$WORK/resumed.h5" | tail -n +2 >"$WORK/u2.txt"
 cmp -s "$WORK/u1.txt" "$WORK/u2.txt" || fail "resumed U differs"
 
 # Interrupted by a signal: a checkpoint is written; resuming from it finishes the same model.
-"$M" --model msr-fc $TRAIN --steps 1000000 --checkpoint-every 50 "$WORK/tasks.h5" -o "$WORK/int.h5" 2>"$WORK/int.err" &
+"$M" msr-fc $TRAIN --steps 1000000 --checkpoint-every 50 "$WORK/tasks.h5" -o "$WORK/int.h5" 2>"$WORK/int.err" &
 pid=$!
 # Wait for the first periodic checkpoint (training has started, the handler is
 # in place), however slow the machine.
@@ -75,7 +75,7 @@ done_steps=$($PY -c "import h5py, json; print(json.loads(h5py.File('$WORK/int.h5
 [ "$done_steps" -gt 0 ] || fail "the checkpoint records no steps"
 target=$((done_steps + 5))
 expect_ok "$M" --resume "$WORK/int.h5.ckpt" --steps "$target" --quiet "$WORK/tasks.h5" -o "$WORK/int-resumed.h5"
-expect_ok "$M" --model msr-fc $TRAIN --steps "$target" "$WORK/tasks.h5" -o "$WORK/int-straight.h5"
+expect_ok "$M" msr-fc $TRAIN --steps "$target" "$WORK/tasks.h5" -o "$WORK/int-straight.h5"
 h5dump -d /params/U "$WORK/int-resumed.h5" | tail -n +2 >"$WORK/u3.txt"
 h5dump -d /params/U "$WORK/int-straight.h5" | tail -n +2 >"$WORK/u4.txt"
 cmp -s "$WORK/u3.txt" "$WORK/u4.txt" || fail "a run resumed after SIGTERM differs from an uninterrupted one"
@@ -83,15 +83,15 @@ cmp -s "$WORK/u3.txt" "$WORK/u4.txt" || fail "a run resumed after SIGTERM differ
 # Bad inputs: exit 2 and one line.
 echo "precious" >"$WORK/keep.h5"
 expect_error 2 "eval: .*tasks.h5: is a tasks file, expected a model file" "$E" --tasks "$WORK/tasks.h5" "$WORK/tasks.h5"
-expect_error 2 "meta-train: .*model.h5: is a model file, expected a tasks file" "$M" "$WORK/model.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: .*model.h5: is a model file, expected a tasks file" "$M" msr-fc "$WORK/model.h5" -o "$WORK/keep.h5"
 "$G" locally-connected --tasks 20 --samples 8 --input-dim 14 --quiet -o "$WORK/other.h5"
 expect_error 2 "eval: .*model.h5: the msr-fc model maps 10 -> 8 but .*other.h5 /test holds 14 -> 12 tasks" \
   "$E" --tasks "$WORK/other.h5" "$WORK/model.h5"
 expect_error 2 "meta-train: .*other.h5: is not the dataset" "$M" --resume "$WORK/model.h5" "$WORK/other.h5" -o "$WORK/keep.h5"
-expect_error 2 "meta-train: unknown model 'msr-xx'" "$M" --model msr-xx "$WORK/tasks.h5" -o "$WORK/keep.h5"
-expect_error 2 "meta-train: --support 5 + --query 6 exceeds the 8 examples" "$M" $TRAIN --support 5 "$WORK/tasks.h5" -o "$WORK/keep.h5"
-expect_error 2 "meta-train: --inner-lr-mode must be" "$M" --inner-lr-mode sometimes "$WORK/tasks.h5" -o "$WORK/keep.h5"
-expect_error 2 "meta-train: .*nothing.h5: No such file" "$M" "$WORK/nothing.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: unknown model 'msr-xx'" "$M" msr-xx "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: --support 5 + --query 6 exceeds the 8 examples" "$M" msr-fc $TRAIN --support 5 "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: --inner-lr-mode must be" "$M" msr-fc --inner-lr-mode sometimes "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: .*nothing.h5: No such file" "$M" msr-fc "$WORK/nothing.h5" -o "$WORK/keep.h5"
 printf 'not hdf5' | expect_error 2 "eval: <stdin>: not an HDF5 file" "$E" --tasks "$WORK/tasks.h5" -
 head -c 3000 "$WORK/model.h5" >"$WORK/cut.h5"
 expect_error 2 "eval: .*cut.h5" "$E" --tasks "$WORK/tasks.h5" "$WORK/cut.h5"
@@ -99,7 +99,7 @@ expect_error 2 "eval: .*cut.h5" "$E" --tasks "$WORK/tasks.h5" "$WORK/cut.h5"
 
 # A diverging run stops with a clear message and keeps the last good checkpoint.
 set +e
-"$M" --model maml-fc $TRAIN --steps 200 --outer-opt sgd --outer-lr 1e200 --checkpoint-every 1 \
+"$M" maml-fc $TRAIN --steps 200 --outer-opt sgd --outer-lr 1e200 --checkpoint-every 1 \
   "$WORK/tasks.h5" -o "$WORK/div.h5" 2>"$WORK/div.err"
 rc=$?
 set -e

@@ -6,12 +6,12 @@ P="$BIN/prox-regularize"
 E="$BIN/eval"
 "$G" locally-connected --tasks 120 --samples 8 --input-dim 10 --seed 1 --quiet -o "$WORK/tasks.h5"
 TRAIN="--meta-batch 4 --support 2 --query 6 --val-tasks 8 --val-every 5 --quiet"
-"$M" --model msr-fc $TRAIN --steps 30 "$WORK/tasks.h5" -o "$WORK/model.h5"
+"$M" msr-fc $TRAIN --steps 30 "$WORK/tasks.h5" -o "$WORK/model.h5"
 
 "$P" --help | grep -q "^e.g.: prox-regularize --op exclusive" || fail "--help has no example"
 
 # Through pipes: meta-train | prox-regularize | eval.
-"$M" --model msr-fc $TRAIN --steps 30 "$WORK/tasks.h5" | "$P" --op exclusive --lambda 0.05 --quiet - |
+"$M" msr-fc $TRAIN --steps 30 "$WORK/tasks.h5" | "$P" --op exclusive --lambda 0.05 --quiet - |
   "$E" --tasks "$WORK/tasks.h5" - >"$WORK/pipe.txt"
 grep -q "^msr-fc on .*: MSE" "$WORK/pipe.txt" || fail "pipe: $(cat "$WORK/pipe.txt")"
 
@@ -45,7 +45,7 @@ seq 0 79 | awk '{print int($1 / 8)}' >"$WORK/groups.txt"  # one id per row of U 
 expect_ok "$P" --op group --lambda 0.1 --groups "$WORK/groups.txt" --param U --quiet "$WORK/model.h5" -o "$WORK/file.h5"
 
 # meta-train with a proximal step after every update; --train-tasks limits the tasks used.
-expect_ok "$M" --model msr-fc $TRAIN --steps 20 --train-tasks 40 --prox exclusive --prox-lambda 0.5 \
+expect_ok "$M" msr-fc $TRAIN --steps 20 --train-tasks 40 --prox exclusive --prox-lambda 0.5 \
   --outer-opt sgd --outer-lr 0.05 "$WORK/tasks.h5" -o "$WORK/proxtrained.h5"
 $PY -c "
 import h5py, json, numpy as np
@@ -59,11 +59,11 @@ expect_error 2 "prox-regularize: the proximal operator must be" "$P" --op lasso 
 expect_error 2 "prox-regularize: .*--lambda is required" "$P" --op l1 "$WORK/model.h5" -o "$WORK/x.h5"
 expect_error 2 "prox-regularize: --lambda and --step must be >= 0" "$P" --op l1 --lambda -1 "$WORK/model.h5" -o "$WORK/x.h5"
 expect_error 2 "prox-regularize: .*tasks.h5: is a tasks file, expected a model file" "$P" --op l1 --lambda 1 "$WORK/tasks.h5" -o "$WORK/x.h5"
-"$M" --model maml-fc $TRAIN --steps 2 "$WORK/tasks.h5" -o "$WORK/fc.h5"
+"$M" maml-fc $TRAIN --steps 2 "$WORK/tasks.h5" -o "$WORK/fc.h5"
 expect_error 2 "prox-regularize: the maml-fc model has no symmetry parameters" "$P" --op l1 --lambda 1 "$WORK/fc.h5" -o "$WORK/x.h5"
 expect_error 2 "prox-regularize: the model has no parameter 'W'" "$P" --op l1 --lambda 1 --param W "$WORK/model.h5" -o "$WORK/x.h5"
 echo "1 2 3" >"$WORK/short.txt"
 expect_error 2 "prox-regularize: .*short.txt: has 3 group ids" "$P" --op group --lambda 1 --groups "$WORK/short.txt" "$WORK/model.h5" -o "$WORK/x.h5"
-expect_error 2 "meta-train: the proximal operator must be" "$M" --prox ridge "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: the proximal operator must be" "$M" msr-fc --prox ridge "$WORK/tasks.h5" -o "$WORK/x.h5"
 [ ! -e "$WORK/x.h5" ] || fail "a failed run wrote its output"
 echo ok

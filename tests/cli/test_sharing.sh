@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end: learned parameter sharing (meta-train --model sharing…, eval)
+# End-to-end: learned parameter sharing (meta-train sharing…, eval)
 # on real sum-of-numbers and gaussian-sharing files, pipes, and bad inputs.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
@@ -8,7 +8,7 @@ cd "$WORK"
 small="--embed 8 --hidden 4 --outer-steps 5 --inner-warmup 50 --restarts 2 --final-steps 300 --quiet"
 
 # Learned sharing: a model file with A (symmetry), logits (hyper), weights; eval reports every metric.
-expect_ok "$BIN"/meta-train --model sharing $small sums.h5 -o learned.h5
+expect_ok "$BIN"/meta-train sharing $small sums.h5 -o learned.h5
 /usr/bin/python3 - <<'PY' || fail "learned.h5 layout"
 import h5py, json, numpy as np
 f = h5py.File("learned.h5", "r")
@@ -32,7 +32,7 @@ PY
 
 # Baselines: the oracle recovers the truth exactly and fits; Deep Sets cannot fit rank-2 labels.
 for m in sharing-oracle sharing-all; do
-  expect_ok "$BIN"/meta-train --model "$m" --embed 16 --hidden 8 --quiet sums.h5 -o "$m.h5"
+  expect_ok "$BIN"/meta-train "$m" --embed 16 --hidden 8 --quiet sums.h5 -o "$m.h5"
   "$BIN"/eval --json --tasks sums.h5 "$m.h5" >"$m.json"
 done
 /usr/bin/python3 - <<'PY' || fail "baselines"
@@ -44,15 +44,15 @@ PY
 "$BIN"/eval --tasks sums.h5 sharing-oracle.h5 | grep -q "partition distance 0" || fail "eval text line"
 
 # Same seed, same file; a pipe gives the same numbers as files.
-"$BIN"/meta-train --model sharing $small sums.h5 -o again.h5
+"$BIN"/meta-train sharing $small sums.h5 -o again.h5
 cmp -s learned.h5 again.h5 || fail "same seed gave different model files"
-"$BIN"/meta-train --model sharing $small sums.h5 -o - | "$BIN"/eval --json --tasks sums.h5 - >piped.json
+"$BIN"/meta-train sharing $small sums.h5 -o - | "$BIN"/eval --json --tasks sums.h5 - >piped.json
 cmp -s learned.json piped.json || fail "piped model evaluates differently"
 
 # gaussian-sharing: closed-form inner problem, the MSE gap against the oracle.
 "$BIN"/gen-tasks gaussian-sharing --dim 6 --rank 2 --seed 1 --quiet -o gauss.h5
-expect_ok "$BIN"/meta-train --model sharing --outer-steps 30 --quiet gauss.h5 -o g.h5
-expect_ok "$BIN"/meta-train --model sharing-oracle --quiet gauss.h5 -o go.h5
+expect_ok "$BIN"/meta-train sharing --outer-steps 30 --quiet gauss.h5 -o g.h5
+expect_ok "$BIN"/meta-train sharing-oracle --quiet gauss.h5 -o go.h5
 "$BIN"/eval --json --tasks gauss.h5 go.h5 >go.json
 "$BIN"/eval --json --tasks gauss.h5 g.h5 >g.json
 /usr/bin/python3 - <<'PY' || fail "gaussian eval"
@@ -64,10 +64,10 @@ PY
 
 # Bad inputs: one line, exit 2, no output file.
 "$BIN"/gen-tasks locally-connected --tasks 20 --quiet -o lc.h5
-expect_error 2 "sum-of-numbers or gaussian-sharing" "$BIN"/meta-train --model sharing lc.h5 -o bad.h5
-expect_error 2 "restarts" "$BIN"/meta-train --model sharing --restarts 0 sums.h5 -o bad.h5
-expect_error 2 "hypergrad" "$BIN"/meta-train --model sharing --hypergrad newton sums.h5 -o bad.h5
-expect_error 2 "exact" "$BIN"/meta-train --model sharing --hypergrad exact --outer-steps 1 --quiet sums.h5 -o bad.h5
+expect_error 2 "sum-of-numbers or gaussian-sharing" "$BIN"/meta-train sharing lc.h5 -o bad.h5
+expect_error 2 "restarts" "$BIN"/meta-train sharing --restarts 0 sums.h5 -o bad.h5
+expect_error 2 "hypergrad" "$BIN"/meta-train sharing --hypergrad newton sums.h5 -o bad.h5
+expect_error 2 "exact" "$BIN"/meta-train sharing --hypergrad exact --outer-steps 1 --quiet sums.h5 -o bad.h5
 expect_error 2 "gaussian-sharing" "$BIN"/eval --tasks gauss.h5 learned.h5
 "$BIN"/gen-tasks sum-of-numbers --length 4 --test 10 --quiet -o four.h5
 expect_error 2 "has shape \[4,4\] but \[3,3\]" "$BIN"/eval --tasks four.h5 learned.h5

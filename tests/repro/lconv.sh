@@ -36,7 +36,7 @@ for data in $DATASETS; do
       extra=""
       [ "$model" = fc ] && extra="--filters $FC_FILTERS"
       m="$OUT/$data-$variant-$model-e$epochs.h5"
-      "$BIN/meta-train" --model "$model" --epochs "$epochs" $extra --seed "$SEED" --quiet --json "$tasks" -o "$m" >"$m.json"
+      "$BIN/meta-train" "$model" --epochs "$epochs" $extra --seed "$SEED" --quiet --json "$tasks" -o "$m" >"$m.json"
       secs=$(python3 -c "import json,sys; print('%.1f' % json.load(open(sys.argv[1]))['train_seconds'])" "$m.json")
       "$BIN/eval" --tasks "$tasks" --json "$m" >"$m.eval.json"
       python3 - "$m.eval.json" "$data" "$variant" "$model" "$secs" "$epochs" <<'PY'

@@ -29,7 +29,7 @@ for model in $MODELS; do
       case $rank in 1) latent="--latent 3" ;; 2) latent="--latent 6" ;; 5) latent="--latent 30" ;; esac
     fi
     # shellcheck disable=SC2086
-    "$BIN/meta-train" --model "$model" $latent --steps "$STEPS" --seed "$SEED" --threads "$THREADS" --quiet --json \
+    "$BIN/meta-train" "$model" $latent --steps "$STEPS" --seed "$SEED" --threads "$THREADS" --quiet --json \
       "$OUT/rank$rank.h5" -o "$m" >"$m.train.json"
     "$BIN/eval" --tasks "$OUT/rank$rank.h5" --limit 300 --seed "$SEED" --json "$m" >"$m.eval.json"
     echo "trained $model on rank $rank" >&2

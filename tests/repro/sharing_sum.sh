@@ -27,7 +27,7 @@ one() {  # one() L RANK SEED: data, four models, their evaluations
     extra=""
     [ "$m" = sharing ] && extra=$EXTRA
     # shellcheck disable=SC2086
-    "$BIN"/meta-train --model "$m" --seed "$S" --quiet $extra "$d.h5" -o "$d.$m.h5"
+    "$BIN"/meta-train "$m" --seed "$S" --quiet $extra "$d.h5" -o "$d.$m.h5"
     "$BIN"/eval --json --tasks "$d.h5" "$d.$m.h5" >"$d.$m.json"
   done
   rm -f "$d.h5"

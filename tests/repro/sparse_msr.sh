@@ -30,7 +30,7 @@ run() {  # run NAME DATA N SEED ARGS...: train, evaluate, append one JSON line
   grep -q "\"key\": \"$key\"" "$RESULTS" && return 0  # already done (the script resumes)
   val=$((n / 5)); [ "$val" -ge 2 ] || val=2
   batch=$((n - val)); [ "$batch" -le 32 ] || batch=32
-  "$BIN/meta-train" --model msr-fc --steps "$STEPS" --seed "$seed" --train-tasks "$n" --val-tasks "$val" \
+  "$BIN/meta-train" msr-fc --steps "$STEPS" --seed "$seed" --train-tasks "$n" --val-tasks "$val" \
     --val-every "$STEPS" --meta-batch "$batch" --quiet "$@" "$data" -o "$OUT/$key.h5"
   "$BIN/eval" --tasks "$data" --json "$OUT/$key.h5" >"$OUT/$key.eval.json"
   /usr/bin/python3 - "$OUT/$key.h5" "$OUT/$key.eval.json" "$key" >>"$RESULTS" <<'PY'

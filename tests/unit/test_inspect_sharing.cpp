@@ -3,6 +3,7 @@
 // sum-of-numbers / gaussian-sharing truth (/truth/sharing).
 #include "analysis/symmetry_report.hpp"
 #include "io/h5.hpp"
+#include "methods/registry.hpp"
 #include "util/error.hpp"
 
 #include <doctest/doctest.h>
@@ -59,12 +60,15 @@ MatrixXd soft(const std::vector<int>& column, double top) {
   return a;
 }
 
+// As the sharing family asks for it: /params/sharing is a learned sharing.
 SymmetryReport inspect(const std::string& model, const std::string& tasks) {
   io::Reader m(model, "model");
-  if (tasks.empty()) return inspect_symmetry(m, nullptr, {});
+  ReportHints hints;
+  hints.sharing_matrix = true;
+  if (tasks.empty()) return inspect_symmetry(m, nullptr, {}, hints);
   io::Reader t(tasks, "tasks");
   const Truth truth = load_truth(t);
-  return inspect_symmetry(m, &truth, {});
+  return inspect_symmetry(m, &truth, {}, hints);
 }
 }  // namespace
 
@@ -165,11 +169,22 @@ TEST_CASE("inspect sharing: not recovered, undecided rows and a mismatched truth
   }
 }
 
-TEST_CASE("inspect sharing: a non-sharing model is not given groups") {
+TEST_CASE("inspect sharing: the registry gives groups to sharing models only") {
   testutil::TempDir dir;
-  const std::string model = write_model(dir.path, "m.h5", "msr-fc", soft({0, 1, 0}, 0.9));
-  const SymmetryReport rep = inspect(model, write_tasks(dir.path, "t.h5", {0, 1, 0}));
-  REQUIRE(rep.matrices.size() == 1);
-  CHECK_FALSE(rep.matrices[0].sharing_groups);
-  CHECK(report_text(rep).find("truth not compared") != std::string::npos);
+  const std::string tasks = write_tasks(dir.path, "t.h5", {0, 1, 0});
+  methods::InspectRequest q;
+  q.truth_path = tasks;
+  // The same 3 x 3 matrix named `sharing`, in an msr-fc and in a sharing model file.
+  const std::string msr = write_model(dir.path, "m.h5", "msr-fc", soft({0, 1, 0}, 0.9));
+  io::Reader m(msr, "model");
+  const methods::Inspection a = methods::family_of(m).inspect(m, q);
+  REQUIRE(a.json["matrices"].size() == 1);
+  CHECK_FALSE(a.json["matrices"][0].contains("sharing_groups"));
+  CHECK(a.text.find("truth not compared") != std::string::npos);
+
+  const std::string learned = write_model(dir.path, "s.h5", "sharing", soft({0, 1, 0}, 0.9));
+  io::Reader s(learned, "model");
+  const methods::Inspection b = methods::family_of(s).inspect(s, q);
+  REQUIRE(b.json["matrices"].size() == 1);
+  CHECK(b.json["matrices"][0]["sharing_groups"]["truth"]["partition_distance"] == 0);
 }

@@ -11,7 +11,7 @@
 // = channel c of image b, so that L_i A = U_i (V_i A) is one product and the
 // reshape of (L_i A) to (HW*B x C) is free to mix channels.
 //
-// Kinds (--model): lconv, lconv-random (the U_i, V_i random and frozen), cnn
+// Models: lconv, lconv-random (the U_i, V_i random and frozen), cnn
 // (3x3 convolution, the 8 neighbour shifts + identity), fc (L-conv's shapes,
 // HW*C -> HW*F, without weight sharing), fc-shallow (one hidden layer whose
 // width matches lconv's parameter count). Every kind ends with flatten and a

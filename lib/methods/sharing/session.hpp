@@ -1,4 +1,4 @@
-// A whole `meta-train --model sharing…` run as the tool performs it: read the
+// A whole `meta-train sharing…` run as the tool performs it: read the
 // tasks, train (progress bar on stderr), write the model, return a summary.
 #pragma once
 

@@ -1,61 +1,11 @@
 // meta-train: one subcommand per model of every method family (lib/methods/registry).
 #include "cli/cli.hpp"
-#include "io/h5.hpp"
-#include "learn/model_file.hpp"
-#include "methods/registry.hpp"
+#include "methods/meta_train_cli.hpp"
 #include "util/error.hpp"
 
-#include <algorithm>
 #include <iostream>
-#include <memory>
-#include <set>
-#include <sstream>
-#include <vector>
 
 using namespace symlearn;
-
-namespace {
-
-// A model's subcommand: its trainer, and what every model takes.
-struct Command {
-  CLI::App* app = nullptr;
-  std::unique_ptr<methods::Trainer> trainer;
-  cli::Common common;
-  methods::TrainContext context;
-  std::vector<CLI::Option*> own;  // the family's options (what --resume may not change)
-};
-
-bool is_model(const std::string& s) { return methods::find_family(s) != nullptr; }
-
-// `meta-train --resume FILE ...` names no model: the file does. Puts the model
-// name first, where CLI11 looks for the subcommand.
-std::vector<std::string> with_model_first(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (const auto& a : args)
-    if (a == "--model" || a.rfind("--model=", 0) == 0)
-      throw InputError("--model is gone: name the model first, e.g. meta-train msr-fc tasks.h5 -o model.h5 "
-                       "(meta-train --help lists the models)");
-  if (!args.empty() && is_model(args[0])) return args;
-  static const std::set<std::string> valued = {"-o", "--output", "--checkpoint", "--resume", "--config"};
-  for (std::size_t i = 0; i < args.size(); ++i)
-    if (is_model(args[i]) && (i == 0 || !valued.count(args[i - 1]))) {
-      std::rotate(args.begin(), args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 1);
-      return args;
-    }
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string file;
-    if (args[i] == "--resume" && i + 1 < args.size()) file = args[i + 1];
-    if (args[i].rfind("--resume=", 0) == 0) file = args[i].substr(9);
-    if (file.empty()) continue;
-    if (io::is_stdio(file)) throw InputError("--resume - reads stdin: name the model too (meta-train MODEL --resume -)");
-    io::Reader f(file, "model");
-    args.insert(args.begin(), learn::ModelReader(f).model());
-    return args;
-  }
-  return args;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -72,92 +22,17 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "Read options from a TOML/INI file, a [MODEL] section per model (command-line options win)");
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
 
-  std::vector<std::unique_ptr<Command>> commands;
-  for (const methods::Family& family : methods::families()) {
-    for (const methods::ModelInfo& model : family.models) {
-      auto c = std::make_unique<Command>();
-      c->app = app.add_subcommand(model.name, model.summary + " [" + model.paper + "]");
-      c->app->group(family.title);
-      c->app->footer("e.g.: " + model.example + "\nSee also: eval, inspect-symmetry");
-      cli::init_app(*c->app);
-      c->app->fallthrough();  // --config and --version after the model name
-      c->trainer = family.trainer(model.name);
-      auto& x = c->context;
-      c->app->add_option("tasks", x.tasks_path, "Tasks file from gen-tasks ('-' = stdin; with --resume: the one it was trained on)");
-      c->app->add_option("-o,--output", x.output, "Model file to write ('-' = stdout, never a terminal)")->capture_default_str();
-      if (c->trainer->resumable())
-        c->app->add_option("--resume", x.resume, "Continue from a checkpoint or model file (its options are used)");
-      cli::add_common(*c->app, c->common, "meta-train");
-      const std::size_t before = c->app->get_options().size();
-      c->trainer->add_options(*c->app);
-      const auto all = c->app->get_options();
-      c->own.assign(all.begin() + static_cast<long>(before), all.end());
-      commands.push_back(std::move(c));
-    }
-  }
-
+  const methods::MetaTrainCli cli(app);
   std::vector<std::string> args;
   try {
-    args = with_model_first(argc, argv);
+    args = cli.arguments(argc, argv);
   } catch (const InputError& e) {
     std::cerr << "meta-train: " << e.what() << std::endl;
     return 2;
   }
   std::vector<char*> argv2 = {argv[0]};
   for (auto& a : args) argv2.push_back(a.data());
-
-  // An option of another model, or of none: say which model was asked for.
-  const auto explain = [&](const CLI::ParseError& e) -> std::string {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::ConfigError))
-      return std::string("--config: ") + e.what() + " (model options go in a [MODEL] section, named as on the command line without --)";
-    if (e.get_exit_code() != static_cast<int>(CLI::ExitCodes::ExtrasError)) return "";
-    // CLI11 lists the unexpected arguments last first; name the first option among them.
-    const std::string what = e.what();
-    std::vector<std::string> extra;
-    std::istringstream words(what.substr(what.find(": ") + 2));
-    for (std::string w; words >> w;) extra.insert(extra.begin(), w);
-    std::string first = extra.empty() ? "" : extra.front();
-    for (const auto& w : extra)
-      if (w.size() > 1 && w[0] == '-') {
-        first = w;
-        break;
-      }
-    first = first.substr(0, first.find('='));
-    const auto chosen = app.get_subcommands();
-    if (chosen.empty()) {
-      if (!extra.empty() && extra.front().rfind("-", 0) != 0)
-        return "unknown model '" + extra.front() + "' (models: " + methods::model_names() + ")";
-      return first + " needs a model first: meta-train MODEL " + first + " ... (see meta-train --help)";
-    }
-    const std::string model = chosen.front()->get_name();
-    if (first.rfind("-", 0) != 0) return "unexpected argument '" + first + "' (see meta-train " + model + " --help)";
-    return first + " is not an option of " + model + " (see meta-train " + model + " --help)";
-  };
-
-  return cli::run_tool("meta-train", app, static_cast<int>(argv2.size()), argv2.data(), [&] {
-    Command* c = nullptr;
-    for (auto& cmd : commands)
-      if (cmd->app->parsed()) c = cmd.get();
-    if (!c) throw InputError("name a model: meta-train MODEL [options] TASKS -o OUT (models: " + methods::model_names() + ")");
-    const std::string model = c->app->get_name();
-    auto& x = c->context;
-    if (x.resume.empty() && x.tasks_path.empty()) throw InputError("meta-train " + model + ": a tasks file is required");
-    if (!x.resume.empty()) {
-      const auto allowed = c->trainer->resume_options();
-      std::vector<CLI::Option*> fixed = c->own;
-      fixed.push_back(c->app->get_option("--seed"));
-      for (CLI::Option* o : fixed)
-        if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), o->get_name()) == allowed.end()) {
-          std::string may;
-          for (const auto& a : allowed) may += (may.empty() ? "" : ", ") + a;
-          throw InputError(o->get_name() + " is fixed by the checkpoint; with --resume only " + may + " may be given");
-        }
-    }
-    if (c->common.json && io::is_stdio(x.output)) throw InputError("--json needs -o FILE: stdout carries the model");
-    x.seed = c->common.seed;
-    x.threads = cli::resolve_threads(c->common.threads);
-    x.quiet = c->common.quiet;
-    const nlohmann::json summary = c->trainer->train(x);
-    if (c->common.json) std::cout << summary.dump(2) << std::endl;
-  }, explain);
+  return cli::run_tool(
+      "meta-train", app, static_cast<int>(argv2.size()), argv2.data(), [&] { cli.run(); },
+      [&](const CLI::ParseError& e) { return cli.explain(e); });
 }

@@ -24,8 +24,9 @@ demo: build
 	@BIN=$(BUILD)/bin sh tests/demo.sh
 
 # Throughput and memory of the main jobs; not part of `make test`.
+# With the PyTorch peers installed (cmake/install-deps.sh --with-peers), a side-by-side table too.
 bench: build
-	@BIN=$(BUILD)/bin BENCH=$(BUILD)/bench sh tests/bench/run.sh
+	@BIN=$(BUILD)/bin BENCH=$(BUILD)/bench PEERS=$(CURDIR)/../shared/peers sh tests/bench/run.sh
 
 # The MSR paper's synthetic experiment (minutes; STEPS=10000 for the long budget).
 repro-msr: build

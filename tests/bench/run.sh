@@ -58,3 +58,10 @@ for threads in 1 2; do
   printf '  rank 1 through the general autodiff (--engine autodiff), --threads %s: %.0f outer steps/s\n' "$threads" \
     "$(field steps_per_second <"$OUT/s.json")"
 done
+
+echo
+if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -d "${PEERS:-../shared/peers}" ]; then
+  sh "$(dirname "$0")/side_by_side.sh"
+else
+  echo "== no side-by-side table: the PyTorch peers need python3-torch (cmake/install-deps.sh --with-peers) and ../shared/peers"
+fi

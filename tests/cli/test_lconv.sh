@@ -85,6 +85,11 @@ assert l['closure']['span_rank'] == 2
 " || fail "inspect-symmetry json"
 "$I" "$WORK/lconv.h5" | grep -q "^layer 1: 2 generators" || fail "inspect-symmetry text"
 
+# The thread count changes nothing (the mini-batch slices are fixed).
+expect_ok "$M" lconv --epochs 1 --filters 4 --generators 2 --rank 2 --threads 1 --quiet "$WORK/rs.h5" -o "$WORK/t1.h5"
+expect_ok "$M" lconv --epochs 1 --filters 4 --generators 2 --rank 2 --threads 2 --quiet "$WORK/rs.h5" -o "$WORK/t2.h5"
+cmp -s "$WORK/t1.h5" "$WORK/t2.h5" || fail "lconv: --threads 1 and 2 differ"
+
 # Resume: 1 epoch then 1 more = 2 epochs at once; SIGTERM writes a checkpoint (exit 130).
 TR="--filters 4 --quiet"
 expect_ok "$M" cnn $TR --epochs 2 "$WORK/rs.h5" -o "$WORK/two.h5"

@@ -52,6 +52,7 @@ class ImageTrainer : public methods::Trainer {
     o_.output = c.output;
     o_.resume = c.resume;
     o_.train.seed = c.seed;
+    o_.threads = c.threads;
     o_.quiet = c.quiet;
     o_.epochs_given = epochs_->count() > 0;
     return run_classifier_training(o_);

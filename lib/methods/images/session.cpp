@@ -72,7 +72,7 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
 
   learn::TrainingRun run(o.output, o.checkpoint);
   const auto save = [&](const SupervisedState& state) {
-    return [&](const std::string& path) { save_classifier(path, cli::created_by("meta-train"), state, dataset); };
+    return [&, s = &state](const std::string& path) { save_classifier(path, cli::created_by("meta-train"), *s, dataset); };
   };
   const auto where = [](const SupervisedState& state) {
     return "epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch);
@@ -104,7 +104,7 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
   const auto train_start = std::chrono::steady_clock::now();
   SupervisedStatus status;
   try {
-    status = train_classifier(st, train, hooks);
+    status = train_classifier(st, train, hooks, o.threads);
   } catch (const RunError& e) {
     if (bar) bar->finish();
     run.failed(e.what());
@@ -127,6 +127,7 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
       {"train_seconds", train_secs},
       {"steps_per_second", train_secs > 0 ? steps_run / train_secs : 0.0},
+      {"threads", o.threads},
       {"peak_rss_mib", cli::peak_rss_mib()},
       {"output", o.output}};
   if (!o.quiet) {

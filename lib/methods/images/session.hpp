@@ -20,6 +20,7 @@ struct ClassifierSessionOptions {
   long checkpoint_every = 0;  // batches (0: only on Ctrl-C)
   std::string resume;
   bool epochs_given = false;
+  int threads = 1;  // over the slices of a mini-batch; the result does not depend on it
   bool quiet = false;
 };
 // meta-train lconv, lconv-random, cnn, fc, fc-shallow. Returns the JSON summary.

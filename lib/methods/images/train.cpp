@@ -4,6 +4,7 @@
 #include "io/h5.hpp"
 #include "methods/images/model_io.hpp"
 #include "util/error.hpp"
+#include "util/parallel.hpp"
 #include "util/rng.hpp"
 
 #include <unistd.h>
@@ -80,45 +81,56 @@ SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct) {
-  const ad::Index b = static_cast<ad::Index>(rows.size());
-  ad::Mat xb(b, data.x.cols());
-  std::vector<int> yb(rows.size());
-  for (ad::Index i = 0; i < b; ++i) {
-    xb.row(i) = data.x.row(rows[std::size_t(i)]);
-    yb[std::size_t(i)] = data.labels[std::size_t(rows[std::size_t(i)])];
-  }
-  std::vector<ad::Var> vars, trainable;
-  std::vector<Eigen::MatrixXd*> targets;
-  for (auto& p : st.model.params) {
-    if (p.trainable) {
-      vars.push_back(ad::param(p.value));
-      trainable.push_back(vars.back());
-      targets.push_back(&p.value);
-    } else {
-      vars.push_back(ad::constant(p.value));
+double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct,
+                  int threads) {
+  const long b = static_cast<long>(rows.size());
+  const long slices = std::min(kBatchSlices, b);
+  std::vector<double> loss(std::size_t(slices), 0.0), right(std::size_t(slices), 0.0);
+  std::vector<std::vector<Eigen::MatrixXd>> grads(static_cast<std::size_t>(slices));
+  parallel_for(slices, threads, [&](long s) {
+    // Slice s: rows [first, last) of the batch; its loss is weighted by its share of the batch.
+    const long first = b * s / slices, last = b * (s + 1) / slices;
+    ad::Mat xb(last - first, data.x.cols());
+    std::vector<int> yb(std::size_t(last - first));
+    for (long i = first; i < last; ++i) {
+      xb.row(i - first) = data.x.row(rows[std::size_t(i)]);
+      yb[std::size_t(i - first)] = data.labels[std::size_t(rows[std::size_t(i)])];
     }
-  }
-  const ad::Var logits = st.model.forward(vars, xb);
-  const ad::Var loss = ad::softmax_cross_entropy(logits, yb);
-  const double l = loss.item();
+    std::vector<ad::Var> vars, trainable;
+    for (auto& p : st.model.params) {
+      vars.push_back(p.trainable ? ad::param(p.value) : ad::constant(p.value));
+      if (p.trainable) trainable.push_back(vars.back());
+    }
+    const ad::Var logits = st.model.forward(vars, xb);
+    const ad::Var l = ad::scale(ad::softmax_cross_entropy(logits, yb), double(last - first) / double(b));
+    loss[std::size_t(s)] = l.item();
+    for (const auto& g : ad::grad(l, trainable)) grads[std::size_t(s)].push_back(g.value());
+    right[std::size_t(s)] = static_cast<double>(count_correct(logits.value(), yb));
+  });
+  double l = 0;
+  for (long s = 0; s < slices; ++s) l += loss[std::size_t(s)];
   if (!std::isfinite(l))
     throw RunError("the loss became " + std::string(std::isnan(l) ? "NaN" : "infinite") + " at epoch " +
                    std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch + 1));
-  const std::vector<ad::Var> g = ad::grad(loss, trainable);
-  std::vector<Eigen::MatrixXd> grads;
-  for (const auto& v : g) grads.push_back(v.value());
+  std::vector<Eigen::MatrixXd> total = std::move(grads[0]);
+  for (long s = 1; s < slices; ++s)
+    for (std::size_t k = 0; k < total.size(); ++k) total[k] += grads[std::size_t(s)][k];
+  std::vector<Eigen::MatrixXd*> targets;
+  for (auto& p : st.model.params)
+    if (p.trainable) targets.push_back(&p.value);
   if (st.options.optimizer == "adam") {
     st.opt.lr = st.options.lr;
-    st.opt.update(targets, grads);
+    st.opt.update(targets, total);
   } else {
-    rmsprop_update(st.opt, targets, grads, st.options.lr);
+    rmsprop_update(st.opt, targets, total, st.options.lr);
   }
-  if (correct) *correct += static_cast<double>(count_correct(logits.value(), yb));
+  if (correct)
+    for (long s = 0; s < slices; ++s) *correct += right[std::size_t(s)];
   return l;
 }
 
-SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& train, const SupervisedHooks& hooks) {
+SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& train, const SupervisedHooks& hooks,
+                                  int threads) {
   const long n = train.size();
   const long bs = st.options.batch;
   const long batches = (n + bs - 1) / bs;
@@ -129,7 +141,7 @@ SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& 
       const long first = st.batch * bs, count = std::min(bs, n - first);
       const std::vector<long> rows(order.begin() + first, order.begin() + first + count);
       double correct = 0;
-      const double loss = train_step(st, train, rows, &correct);
+      const double loss = train_step(st, train, rows, &correct, threads);
       st.log.step_loss.push_back(loss);
       st.run_loss += loss * double(count);
       st.run_correct += correct;

@@ -57,12 +57,17 @@ struct SupervisedHooks {
 enum class SupervisedStatus { done, interrupted };
 
 // Trains until state.epoch == options.epochs. Throws RunError on a NaN/Inf loss.
-SupervisedStatus train_classifier(SupervisedState& state, const tasks::ImageSplit& train, const SupervisedHooks& hooks);
+// The mini-batch is split into kBatchSlices fixed slices whose forward and
+// backward passes run on up to `threads` threads; their gradients are summed
+// in slice order, so the result does not depend on the thread count.
+constexpr long kBatchSlices = 2;
+SupervisedStatus train_classifier(SupervisedState& state, const tasks::ImageSplit& train, const SupervisedHooks& hooks,
+                                  int threads = 1);
 
 // One optimizer step on the batch `rows` of `data`; returns the batch loss and
 // adds the number of correct predictions to *correct.
 double train_step(SupervisedState& state, const tasks::ImageSplit& data, const std::vector<long>& rows,
-                  double* correct);
+                  double* correct, int threads = 1);
 
 struct ClassifierEval {
   long n = 0;

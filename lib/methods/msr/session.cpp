@@ -78,7 +78,7 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
 
   learn::TrainingRun run(o.output, o.checkpoint);
   const auto save = [&](const TrainState& state) {
-    return [&](const std::string& path) { save_model(path, cli::created_by("meta-train"), state, dataset); };
+    return [&, s = &state](const std::string& path) { save_model(path, cli::created_by("meta-train"), *s, dataset); };
   };
   const auto where = [](const TrainState& state) { return "step " + std::to_string(state.step); };
 

@@ -100,14 +100,6 @@ std::string parent_of(const std::string& path) {
   return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
 }
 
-bool has_hdf5_signature(const std::vector<char>& bytes) {
-  static const char sig[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-  // The superblock sits at 0, 512, 1024, 2048, ... (after a user block).
-  for (std::size_t off = 0; off + 8 <= bytes.size(); off = off ? off * 2 : 512)
-    if (std::memcmp(bytes.data() + off, sig, 8) == 0) return true;
-  return false;
-}
-
 }  // namespace
 
 std::string shape_str(const Shape& shape) {
@@ -130,21 +122,48 @@ Reader::Reader(const std::string& path, const std::string& format) {
     name_ = "<stdin>";
     if (isatty(STDIN_FILENO))
       throw InputError("<stdin>: is a terminal; pipe an HDF5 file in or give a path");
-    // Straight from file descriptor 0 (what isatty checked), unbuffered.
+    // HDF5 needs a seekable file: stdin is spooled to a temporary file
+    // (memory stays flat whatever its size), hashed on the way, opened, and
+    // unlinked at once (the open descriptors keep it; a signal while spooling
+    // removes it).
+    const char* dir = std::getenv("TMPDIR");
+    std::string tmp = std::string(dir && *dir ? dir : "/tmp") + "/symlearn-stdin.XXXXXX";
+    spool_ = mkstemp(tmp.data());
+    if (spool_ < 0) throw InputError("<stdin>: cannot make a temporary file in " + tmp.substr(0, tmp.rfind('/')) + ": " +
+                                     std::strerror(errno) + " (set TMPDIR, or give a path)");
+    register_temp_file(tmp);
+    struct Unlink {  // however the constructor leaves, the directory entry goes
+      std::string path;
+      ~Unlink() {
+        ::unlink(path.c_str());
+        unregister_temp_file(path);
+      }
+    } unlink_tmp{tmp};
+    Sha256 h;
+    std::uint64_t total = 0;
     char buf[1 << 16];
     for (;;) {
-      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);  // fd 0, what isatty checked, unbuffered
       if (n == 0) break;
       if (n < 0) {
         if (errno == EINTR) continue;
         throw InputError(std::string("<stdin>: cannot read: ") + std::strerror(errno));
       }
-      image_.insert(image_.end(), buf, buf + n);
+      h.update(buf, static_cast<std::size_t>(n));
+      total += static_cast<std::uint64_t>(n);
+      for (ssize_t done = 0; done < n;) {
+        const ssize_t w = ::write(spool_, buf + done, static_cast<std::size_t>(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0)
+          throw InputError(std::string("<stdin>: cannot spool to a temporary file: ") + std::strerror(errno) +
+                           " (set TMPDIR, or give a path)");
+        done += w;
+      }
     }
-    if (image_.empty()) throw InputError("<stdin>: is empty (expected an HDF5 file)");
-    if (!has_hdf5_signature(image_)) throw InputError("<stdin>: not an HDF5 file");
-    file_ = H5LTopen_file_image(image_.data(), image_.size(),
-                                H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    if (total == 0) throw InputError("<stdin>: is empty (expected an HDF5 file)");
+    stdin_sha256_ = h.hex();
+    if (H5Fis_hdf5(tmp.c_str()) <= 0) throw InputError("<stdin>: not an HDF5 file");
+    file_ = H5Fopen(tmp.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   } else {
     name_ = path_ = path;
     struct stat st {};
@@ -173,6 +192,7 @@ Reader::Reader(const std::string& path, const std::string& format) {
 
 Reader::~Reader() {
   if (file_ >= 0) H5Fclose(file_);
+  if (spool_ >= 0) ::close(spool_);
 }
 
 bool Reader::has(const std::string& object) const {
@@ -237,6 +257,20 @@ Array Reader::read(const std::string& dataset, const ShapePattern& expect) const
     throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
   for (double v : out.data)
     if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf");
+  return out;
+}
+
+std::vector<float> Reader::read_floats(const std::string& dataset) const {
+  const Shape s = shape(dataset);
+  Handle ds(open_object(dataset));
+  Handle type(H5Dget_type(ds.get()));
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw InputError(name_ + ": " + dataset + " is not numeric");
+  std::vector<float> out(count_of(s));
+  if (!out.empty() && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+  for (float v : out)
+    if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf (as float32)");
   return out;
 }
 
@@ -332,10 +366,7 @@ nlohmann::json Reader::config() const {
 }
 
 std::string Reader::sha256() const {
-  if (!path_.empty()) return sha256_file(path_);
-  Sha256 h;
-  h.update(image_.data(), image_.size());
-  return h.hex();
+  return path_.empty() ? stdin_sha256_ : sha256_file(path_);
 }
 
 std::vector<std::string> Reader::list(const std::string& group) const {

@@ -1,9 +1,9 @@
 // HDF5 files in the symlearn schema (design.md section 3).
 //
 // - A path of "-" reads an HDF5 file from stdin / writes one to stdout. HDF5
-//   needs a seekable file, so stdin is read into memory and opened as a file
-//   image, and stdout output is built in memory (core driver) and written out
-//   on commit(). Binary is never written to a terminal.
+//   needs a seekable file, so stdin is spooled to a temporary file in TMPDIR
+//   (unlinked once open); stdout output is built in memory (core driver) and
+//   written out on commit(). Binary is never written to a terminal.
 // - Output goes to a temporary file beside the target, renamed on commit();
 //   on failure, destruction or SIGINT/SIGTERM the temporary file is removed
 //   and an existing target is left untouched. A target that exists but is not
@@ -60,6 +60,8 @@ class Reader {
   // Reads a numeric dataset as double. Checks the shape against `expect` (when
   // given) and that every value is finite.
   Array read(const std::string& dataset, const ShapePattern& expect = {}) const;
+  // The same as float32 (what gen-tasks stores): half the memory of read().
+  std::vector<float> read_floats(const std::string& dataset) const;
   std::vector<std::int64_t> read_ints(const std::string& dataset, Shape* shape = nullptr) const;
   std::vector<std::string> read_strings(const std::string& dataset) const;
 
@@ -77,8 +79,9 @@ class Reader {
  private:
   long long open_object(const std::string& object) const;
   std::string name_;
-  std::string path_;         // empty for stdin
-  std::vector<char> image_;  // the bytes of stdin, kept alive while open
+  std::string path_;           // empty for stdin
+  int spool_ = -1;             // stdin: the (unlinked) temporary file holding its bytes
+  std::string stdin_sha256_;   // stdin: the SHA-256 of its bytes
   long long file_ = -1;
 };
 

@@ -5,14 +5,17 @@
 namespace symlearn::tasks {
 
 namespace {
-// Row-major [T,N,dim] (as stored) -> per task, N x dim column-major.
-std::vector<double> to_task_columns(const std::vector<double>& rows, long tasks, int samples, int dim) {
-  std::vector<double> out(rows.size());
+using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Row-major [T,N,dim] (as stored) -> per task, N x dim column-major, in place
+// (one task's block at a time goes through a copy, not the whole split).
+void to_task_columns(std::vector<float>& data, long tasks, int samples, int dim) {
   const long block = static_cast<long>(samples) * dim;
-  for (long t = 0; t < tasks; ++t)
-    Eigen::Map<Eigen::MatrixXd>(out.data() + t * block, samples, dim) =
-        Eigen::Map<const RowMat>(rows.data() + t * block, samples, dim);
-  return out;
+  RowMatF one(samples, dim);
+  for (long t = 0; t < tasks; ++t) {
+    one = Eigen::Map<const RowMatF>(data.data() + t * block, samples, dim);
+    Eigen::Map<Eigen::MatrixXf>(data.data() + t * block, samples, dim) = one;
+  }
 }
 }  // namespace
 
@@ -32,8 +35,10 @@ RegressionSplit load_regression(const io::Reader& file, const std::string& split
   d.samples = static_cast<int>(xs[1]);
   d.input_dim = static_cast<int>(xs[2]);
   d.output_dim = static_cast<int>(ys[2]);
-  d.x = to_task_columns(file.read(split + "/x").data, d.tasks, d.samples, d.input_dim);
-  d.y = to_task_columns(file.read(split + "/y").data, d.tasks, d.samples, d.output_dim);
+  d.x = file.read_floats(split + "/x");
+  to_task_columns(d.x, d.tasks, d.samples, d.input_dim);
+  d.y = file.read_floats(split + "/y");
+  to_task_columns(d.y, d.tasks, d.samples, d.output_dim);
   return d;
 }
 

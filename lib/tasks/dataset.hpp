@@ -18,13 +18,14 @@ struct RegressionSplit {
   long tasks = 0;
   int samples = 0, input_dim = 0, output_dim = 0;
   // Task after task, each task's N x dim matrix stored column-major, so that
-  // gathering an episode's rows reads and writes whole columns.
-  std::vector<double> x, y;
+  // gathering an episode's rows reads and writes whole columns. Held as
+  // float32, as gen-tasks stores them (half the memory; episodes are double).
+  std::vector<float> x, y;
 
-  Eigen::Map<const Eigen::MatrixXd> x_of(long t) const {
+  Eigen::Map<const Eigen::MatrixXf> x_of(long t) const {
     return {x.data() + t * samples * input_dim, samples, input_dim};
   }
-  Eigen::Map<const Eigen::MatrixXd> y_of(long t) const {
+  Eigen::Map<const Eigen::MatrixXf> y_of(long t) const {
     return {y.data() + t * samples * output_dim, samples, output_dim};
   }
 };

@@ -52,6 +52,12 @@ for spec in "1 3" "5 15" "5 30"; do
       "$(cut -d' ' -f1 "$OUT/runs" | median)" "$(cut -d' ' -f2 "$OUT/runs" | median)"
   done
 done
+# Reading the tasks from a pipe: stdin is spooled to a temporary file, the data held as float32.
+size=$(stat -c %s "$OUT/rank1.h5")
+/usr/bin/env time -f "%M" -o "$OUT/t" "$BIN/meta-train" msr-fc --steps 20 --quiet - -o /dev/null <"$OUT/rank1.h5"
+printf '  meta-train reading a %.1f MB tasks file from a pipe: peak RSS %.1f MB (%.2f x the file)\n' \
+  "$(echo "$size" | awk '{print $1/1e6}')" "$(awk '{print $1*1024/1e6}' "$OUT/t")" \
+  "$(awk -v s="$size" '{print $1*1024/s}' "$OUT/t")"
 for threads in 1 2; do
   "$BIN/meta-train" msr-fc --engine autodiff --steps 200 --val-every 100000 --threads "$threads" --quiet --json \
     "$OUT/rank1.h5" -o /dev/null >"$OUT/s.json"

@@ -34,6 +34,12 @@ grep -q "^msr-fc on .*tasks.h5 /test: MSE [0-9.]* ± [0-9.]* (95% CI, 24 tasks, 
   "$M" msr-fc $TRAIN --steps 20 - | "$E" --tasks "$WORK/tasks.h5" --json - >"$WORK/pipe.json"
 "$E" --tasks "$WORK/tasks.h5" --json "$WORK/model.h5" >"$WORK/file.json"
 cmp -s "$WORK/pipe.json" "$WORK/file.json" || fail "pipe and file results differ"
+# stdin is spooled to a temporary file in TMPDIR that is gone once opened, also when it is not HDF5.
+mkdir "$WORK/spool"
+TMPDIR="$WORK/spool" "$M" msr-fc $TRAIN --steps 2 - <"$WORK/tasks.h5" >/dev/null
+printf 'not hdf5 at all' | TMPDIR="$WORK/spool" expect_error 2 "meta-train: <stdin>: not an HDF5 file" "$M" msr-fc -
+[ -z "$(ls -A "$WORK/spool")" ] || fail "stdin spool files left: $(ls -A "$WORK/spool")"
+TMPDIR="$WORK/none" expect_error 2 "<stdin>: cannot make a temporary file in $WORK/none" "$M" msr-fc - <"$WORK/tasks.h5"
 "$E" --tasks "$WORK/tasks.h5" --limit 5 --seed 2 -o "$WORK/per-task.h5" "$WORK/model.h5" >/dev/null
 $PY -c "
 import h5py; f = h5py.File('$WORK/per-task.h5', 'r')

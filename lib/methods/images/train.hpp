@@ -1,4 +1,4 @@
-// Plain supervised training of the image classifiers (lib/models/lconv):
+// Plain supervised training of the image classifiers (methods/images/models):
 // mini-batch cross-entropy with Adam or RMSprop, epochs over a shuffled
 // training split, checkpoints at batch boundaries (an epoch's order depends
 // only on the seed and the epoch, so a resumed run is bit-identical), and

@@ -145,14 +145,15 @@ TEST_CASE("inspect sharing: not recovered, undecided rows and a mismatched truth
   CHECK(sharing_verdict_line(g).find("sharing not recovered: partition distance 2") == 0);
   // Every position its own group (no sharing): 2 positions too many.
   const std::string none = write_model(dir.path, "none.h5", "sharing-none", soft({0, 1, 2, 3}, 0.5));
-  const SharingGroupsReport& h = *inspect(none, tasks).matrices[0].sharing_groups;
+  const SymmetryReport none_rep = inspect(none, tasks);  // the report must outlive the reference
+  const SharingGroupsReport& h = *none_rep.matrices[0].sharing_groups;
   CHECK(h.groups.size() == 4);
   CHECK(h.partition_distance == 2);
   // Rows of different decidedness: min and mean of the row max.
   MatrixXd a = soft({0, 1, 0, 1}, 0.9);
   a.row(2) = Eigen::RowVector4d(0.4, 0.3, 0.2, 0.1);
-  const SharingGroupsReport& d =
-      *inspect(write_model(dir.path, "mixed.h5", "sharing", a), tasks).matrices[0].sharing_groups;
+  const SymmetryReport mixed = inspect(write_model(dir.path, "mixed.h5", "sharing", a), tasks);
+  const SharingGroupsReport& d = *mixed.matrices[0].sharing_groups;
   CHECK(d.row_max_min == doctest::Approx(0.4));
   CHECK(d.row_max_mean == doctest::Approx((0.9 * 3 + 0.4) / 4));
   CHECK(d.recovered);

@@ -246,32 +246,43 @@ Array Reader::read(const std::string& dataset, const ShapePattern& expect) const
                        want + "] was expected");
     }
   }
-  Handle ds(open_object(dataset));
-  Handle type(H5Dget_type(ds.get()));
-  const H5T_class_t cls = H5Tget_class(type.get());
-  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-    throw InputError(name_ + ": " + dataset + " is not numeric");
-  out.data.resize(count_of(out.shape));
-  if (!out.data.empty() &&
-      H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data.data()) < 0)
-    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+  out.data.resize(checked_count(dataset, out.shape, sizeof(double)));
+  read_numeric(dataset, H5T_NATIVE_DOUBLE, out.data.data(), out.data.size());
   for (double v : out.data)
     if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf");
   return out;
 }
 
 std::vector<float> Reader::read_floats(const std::string& dataset) const {
-  const Shape s = shape(dataset);
+  std::vector<float> out(checked_count(dataset, shape(dataset), sizeof(float)));
+  read_numeric(dataset, H5T_NATIVE_FLOAT, out.data(), out.size());
+  for (float v : out)
+    if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf (as float32)");
+  return out;
+}
+
+void Reader::read_numeric(const std::string& dataset, long long mem_type, void* out, std::uint64_t count) const {
   Handle ds(open_object(dataset));
   Handle type(H5Dget_type(ds.get()));
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw InputError(name_ + ": " + dataset + " is not numeric");
-  std::vector<float> out(count_of(s));
-  if (!out.empty() && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+  if (count > 0 && H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
     throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
-  for (float v : out)
-    if (!std::isfinite(v)) throw InputError(name_ + ": " + dataset + " contains NaN or Inf (as float32)");
-  return out;
+}
+
+std::uint64_t Reader::checked_count(const std::string& dataset, const Shape& s, std::size_t element) const {
+  // A corrupted header can claim any extent: refuse what cannot fit in this
+  // machine's memory (or overflows) before allocating, with one clear line.
+  static const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  double bytes = static_cast<double>(element);
+  for (auto d : s) bytes *= static_cast<double>(d);
+  if (bytes > memory) {
+    char need[64];
+    std::snprintf(need, sizeof need, "%.3g GB", bytes / 1e9);
+    throw InputError(name_ + ": " + dataset + " " + shape_str(s) + " would need " + need +
+                     ", more than this machine's memory (corrupt header?)");
+  }
+  return count_of(s);
 }
 
 std::vector<std::int64_t> Reader::read_ints(const std::string& dataset, Shape* shape_out) const {
@@ -280,7 +291,7 @@ std::vector<std::int64_t> Reader::read_ints(const std::string& dataset, Shape* s
   Handle type(H5Dget_type(ds.get()));
   if (H5Tget_class(type.get()) != H5T_INTEGER)
     throw InputError(name_ + ": " + dataset + " is not an integer dataset");
-  std::vector<std::int64_t> out(count_of(s));
+  std::vector<std::int64_t> out(checked_count(dataset, s, sizeof(std::int64_t)));
   if (!out.empty() &&
       H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
@@ -294,7 +305,7 @@ std::vector<std::string> Reader::read_strings(const std::string& dataset) const 
   Handle type(H5Dget_type(ds.get()));
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) <= 0)
     throw InputError(name_ + ": " + dataset + " is not a variable-length string dataset");
-  std::vector<char*> raw(count_of(s), nullptr);
+  std::vector<char*> raw(checked_count(dataset, s, sizeof(char*)), nullptr);
   Handle mem(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem.get(), H5T_VARIABLE);
   H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
@@ -387,6 +398,15 @@ std::vector<std::string> Reader::list(const std::string& group) const {
 
 // ---- Writer -----------------------------------------------------------------
 
+void refuse_terminal(const std::string& target) {
+  struct stat st {};
+  const bool tty = is_stdio(target) ? isatty(STDOUT_FILENO) != 0
+                                    : stat(target.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && is_terminal_path(target);
+  if (tty)
+    throw InputError((is_stdio(target) ? std::string("<stdout>") : target) +
+                     ": is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+}
+
 Writer::Writer(const std::string& target, const std::string& format, const std::string& created_by,
                const nlohmann::json& config)
     : target_(target) {
@@ -396,8 +416,7 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
   if (exists && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
   if (is_stdio(target) || (exists && !S_ISREG(st.st_mode))) {
     name_ = is_stdio(target) ? "<stdout>" : target;
-    const bool tty = is_stdio(target) ? isatty(STDOUT_FILENO) : S_ISCHR(st.st_mode) && is_terminal_path(target);
-    if (tty) throw InputError(name_ + ": is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+    refuse_terminal(target);
     in_memory_ = true;
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
     H5Pset_fapl_core(fapl.get(), 1 << 20, 0);  // in memory, no backing file

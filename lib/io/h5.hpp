@@ -78,6 +78,9 @@ class Reader {
 
  private:
   long long open_object(const std::string& object) const;
+  // The element count of `dataset`; InputError when it cannot fit in memory.
+  std::uint64_t checked_count(const std::string& dataset, const Shape& shape, std::size_t element) const;
+  void read_numeric(const std::string& dataset, long long mem_type, void* out, std::uint64_t count) const;
   std::string name_;
   std::string path_;           // empty for stdin
   int spool_ = -1;             // stdin: the (unlinked) temporary file holding its bytes
@@ -138,5 +141,9 @@ class Writer {
 
 // Whether `path` names standard input/output.
 inline bool is_stdio(const std::string& path) { return path == "-"; }
+
+// InputError when `target` ("-" = stdout) is a terminal: binary HDF5 is never
+// written there. Writer checks it; a long run checks it before it starts.
+void refuse_terminal(const std::string& target);
 
 }  // namespace symlearn::io

@@ -3,8 +3,6 @@
 #include "io/h5.hpp"
 #include "util/error.hpp"
 
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdio>
 
@@ -18,8 +16,7 @@ extern "C" void request_stop(int) { g_stop.store(true); }
 TrainingRun::TrainingRun(const std::string& output, const std::string& checkpoint)
     : output_(output), default_checkpoint_(checkpoint.empty()) {
   checkpoint_ = !checkpoint.empty() ? checkpoint : io::is_stdio(output) ? std::string() : output + ".ckpt";
-  if (io::is_stdio(output) && isatty(STDOUT_FILENO))
-    throw InputError("<stdout>: is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+  io::refuse_terminal(output);  // before training, not after it
   g_stop.store(false);
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);

@@ -39,6 +39,21 @@ mkdir "$WORK/spool"
 TMPDIR="$WORK/spool" "$M" msr-fc $TRAIN --steps 2 - <"$WORK/tasks.h5" >/dev/null
 printf 'not hdf5 at all' | TMPDIR="$WORK/spool" expect_error 2 "meta-train: <stdin>: not an HDF5 file" "$M" msr-fc -
 [ -z "$(ls -A "$WORK/spool")" ] || fail "stdin spool files left: $(ls -A "$WORK/spool")"
+# Bad tasks files through the new readers (spooled stdin, float32 data): truncated, absurd sizes.
+head -c 20000 "$WORK/tasks.h5" >"$WORK/trunc.h5"
+TMPDIR="$WORK/spool" expect_error 2 "meta-train: <stdin>: " "$M" msr-fc - <"$WORK/trunc.h5"
+expect_error 2 "meta-train: .*trunc.h5: " "$M" msr-fc "$WORK/trunc.h5" -o "$WORK/keep.h5"
+$PY - "$WORK/tasks.h5" "$WORK/huge.h5" <<'PY'
+import h5py, shutil, sys
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:  # a header claiming 2^40 tasks, no data behind it
+    for name, dim in (("x", 10), ("y", 8)):
+        del f["train/" + name]
+        f.create_dataset("train/" + name, shape=(2**40, 8, dim), dtype="f4", chunks=(1, 8, dim))
+PY
+TMPDIR="$WORK/spool" expect_error 2 "meta-train: <stdin>: /train/x \[1099511627776,8,10\] would need .* GB, more than this machine's memory" \
+  "$M" msr-fc - <"$WORK/huge.h5"
+[ -z "$(ls -A "$WORK/spool")" ] || fail "stdin spool files left"
 TMPDIR="$WORK/none" expect_error 2 "<stdin>: cannot make a temporary file in $WORK/none" "$M" msr-fc - <"$WORK/tasks.h5"
 "$E" --tasks "$WORK/tasks.h5" --limit 5 --seed 2 -o "$WORK/per-task.h5" "$WORK/model.h5" >/dev/null
 $PY -c "

@@ -4,16 +4,13 @@
 #include "methods/sharing/model_io.hpp"
 #include "util/error.hpp"
 
-#include <unistd.h>
-
 #include <iostream>
 #include <optional>
 
 namespace symlearn::sharing {
 
 nlohmann::json run_sharing_train(const SharingSessionOptions& o) {
-  if (io::is_stdio(o.output) && isatty(STDOUT_FILENO))
-    throw InputError("<stdout>: is a terminal; refusing to write binary HDF5 there (use -o FILE or a pipe)");
+  io::refuse_terminal(o.output);  // before training, not after it
   sharing::SharingArch arch;
   arch.kind = o.kind;
   arch.embed = o.embed;

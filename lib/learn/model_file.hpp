@@ -71,7 +71,6 @@ class ModelWriter {
 class ModelReader {
  public:
   explicit ModelReader(const io::Reader& file);
-  const io::Reader& file() const { return f_; }
   const std::string& name() const { return f_.name(); }
   const std::string& model() const { return model_; }  // the root `model` attribute ("" when absent)
   const nlohmann::json& config() const { return config_; }

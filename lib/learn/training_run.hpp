@@ -26,7 +26,6 @@ class TrainingRun {
   TrainingRun& operator=(const TrainingRun&) = delete;
 
   const std::atomic<bool>* stop() const;  // set once Ctrl-C / SIGTERM arrived
-  const std::string& checkpoint_path() const { return checkpoint_; }
 
   // A checkpoint at `where` ("step 20", "epoch 1, batch 3"), when there is a path for one.
   void checkpoint(const Save& save, const std::string& where);

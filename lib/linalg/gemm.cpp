@@ -59,8 +59,23 @@ Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a, boo
   return c;
 }
 
-void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
-               bool transpose_b, double alpha, double beta) {
+namespace {
+void blas_gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
+               double* c, int ldc) {
+  cblas_dgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+              b, ldb, 1.0, c, ldc);
+}
+void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+               float* c, int ldc) {
+  cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+              b, ldb, 1.0f, c, ldc);
+}
+
+template <class S>
+void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> c,
+                    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& a,
+                    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& b, bool transpose_a,
+                    bool transpose_b, S alpha, S beta) {
   const Eigen::Index m = transpose_a ? a.cols() : a.rows();
   const Eigen::Index k = transpose_a ? a.rows() : a.cols();
   const Eigen::Index kb = transpose_b ? b.cols() : b.rows();
@@ -70,9 +85,9 @@ void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef&
                                 (k == kb ? " the result " + shape(c.rows(), c.cols()) : std::string()));
   }
   if (m == 0 || n == 0) return;
-  if (beta == 0.0) c.setZero();  // (BLAS below always accumulates)
-  else if (beta != 1.0) c *= beta;
-  if (k == 0 || alpha == 0.0) return;  // an empty inner dimension adds nothing
+  if (beta == S(0)) c.setZero();  // (BLAS below always accumulates)
+  else if (beta != S(1)) c *= beta;
+  if (k == 0 || alpha == S(0)) return;  // an empty inner dimension adds nothing
 
   const bool use_blas = uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) && fits_blas_int(k) &&
                         fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
@@ -80,10 +95,9 @@ void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef&
   if (use_blas) {
     configure_blas_threads();
     // Column-major storage; the leading dimensions are the outer strides.
-    cblas_dgemm(CblasColMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(),
-                static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), 1.0, c.data(),
-                static_cast<int>(c.outerStride()));
+    blas_gemm(transpose_a, transpose_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(),
+              static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), c.data(),
+              static_cast<int>(c.outerStride()));
     return;
   }
   if (k < 8) {
@@ -91,7 +105,7 @@ void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef&
     // (Eigen's lazy product is coefficient-wise here, measured 10x slower).
     for (Eigen::Index j = 0; j < n; ++j)
       for (Eigen::Index p = 0; p < k; ++p) {
-        const double coeff = alpha * (transpose_b ? b(j, p) : b(p, j));
+        const S coeff = alpha * (transpose_b ? b(j, p) : b(p, j));
         if (transpose_a) c.col(j) += coeff * a.row(p).transpose();
         else c.col(j) += coeff * a.col(p);
       }
@@ -101,6 +115,18 @@ void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef&
   else if (transpose_a && !transpose_b) c.noalias() += alpha * a.transpose() * b;
   else if (!transpose_a && transpose_b) c.noalias() += alpha * a * b.transpose();
   else c.noalias() += alpha * a.transpose() * b.transpose();
+}
+
+}  // namespace
+
+void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
+               bool transpose_b, double alpha, double beta) {
+  gemm_into_impl<double>(c, a, b, transpose_a, transpose_b, alpha, beta);
+}
+
+void gemm_into(Eigen::Ref<Eigen::MatrixXf> c, const ConstRefF& a, const ConstRefF& b, bool transpose_a,
+               bool transpose_b, float alpha, float beta) {
+  gemm_into_impl<float>(c, a, b, transpose_a, transpose_b, alpha, beta);
 }
 
 }  // namespace symlearn::linalg

@@ -18,6 +18,12 @@ Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a = fa
 void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
                bool transpose_b, double alpha = 1.0, double beta = 0.0);
 
+// The same in float32 (OpenBLAS sgemm above the same threshold), for the
+// training kernels that run in single precision (--precision float32).
+using ConstRefF = Eigen::Ref<const Eigen::MatrixXf>;
+void gemm_into(Eigen::Ref<Eigen::MatrixXf> c, const ConstRefF& a, const ConstRefF& b, bool transpose_a,
+               bool transpose_b, float alpha = 1.0f, float beta = 0.0f);
+
 // Whether gemm sends an m x k by k x n product to OpenBLAS (with the current
 // threshold): the rule below, in one place for gemm and the benchmark.
 bool uses_blas(Eigen::Index m, Eigen::Index n, Eigen::Index k);

@@ -42,8 +42,9 @@ RegressionSplit load_regression(const io::Reader& file, const std::string& split
   return d;
 }
 
-Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query) {
-  Episode e;
+template <class S>
+EpisodeOf<S> make_episode_as(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query) {
+  EpisodeOf<S> e;
   const auto x = data.x_of(t);
   const auto y = data.y_of(t);
   e.xs.resize(support, data.input_dim);
@@ -51,7 +52,7 @@ Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>
   e.xq.resize(query, data.input_dim);
   e.yq.resize(query, data.output_dim);
   // Column by column: sequential writes, reads within one short column.
-  auto gather = [&](const auto& src, Eigen::MatrixXd& dst, int first, int count) {
+  auto gather = [&](const auto& src, typename EpisodeOf<S>::Mat& dst, int first, int count) {
     for (Eigen::Index j = 0; j < src.cols(); ++j)
       for (int i = 0; i < count; ++i) dst(i, j) = src(rows[first + i], j);
   };
@@ -61,5 +62,8 @@ Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>
   gather(y, e.yq, support, query);
   return e;
 }
+
+template EpisodeOf<float> make_episode_as<float>(const RegressionSplit&, long, const std::vector<int>&, int, int);
+template EpisodeOf<double> make_episode_as<double>(const RegressionSplit&, long, const std::vector<int>&, int, int);
 
 }  // namespace symlearn::tasks

@@ -34,13 +34,21 @@ struct RegressionSplit {
 // that x and y agree on T and N. InputError names the file and dataset.
 RegressionSplit load_regression(const io::Reader& file, const std::string& split);
 
-// One task's support and query sets (rows are examples).
-struct Episode {
-  Eigen::MatrixXd xs, ys, xq, yq;
+// One task's support and query sets (rows are examples), in double or, for
+// the float32 training kernels, in float.
+template <class S>
+struct EpisodeOf {
+  using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+  Mat xs, ys, xq, yq;
 };
+using Episode = EpisodeOf<double>;
 
 // The episode of task t whose support rows are `rows[0..support)` and query
 // rows `rows[support..support+query)`.
-Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query);
+template <class S>
+EpisodeOf<S> make_episode_as(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query);
+inline Episode make_episode(const RegressionSplit& data, long t, const std::vector<int>& rows, int support, int query) {
+  return make_episode_as<double>(data, t, rows, support, query);
+}
 
 }  // namespace symlearn::tasks

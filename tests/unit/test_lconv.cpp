@@ -8,6 +8,7 @@
 
 #include "ad/ad.hpp"
 #include "gradcheck.hpp"
+#include "methods/images/backprop.hpp"
 #include "methods/images/train.hpp"
 #include "methods/images/models.hpp"
 
@@ -255,6 +256,7 @@ TEST_CASE("image training: the batch slices sum to the whole batch's gradient, f
     arch.generators = 2;
     arch.rank = 2;
     images::SupervisedState one;
+    one.options.precision = learn::Precision::float64;  // compared with lib/ad below
     Rng init(1);
     one.model = images::ImageModel::init(arch, init);
     images::SupervisedState two = one;
@@ -293,5 +295,76 @@ TEST_CASE("image training: the batch slices sum to the whole batch's gradient, f
     ref.opt.update(targets, grads);
     for (std::size_t k = 0; k < one.model.params.size(); ++k)
       CHECK((one.model.params[k].value - ref.model.params[k].value).cwiseAbs().maxCoeff() < 1e-9);
+  }
+}
+
+TEST_CASE("backprop: the hand-written passes compute lib/ad's loss and gradient, in double and in float") {
+  std::mt19937 gen(11);
+  struct Case {
+    const char* kind;
+    int layers, channels;
+  };
+  for (const Case& c : {Case{"lconv", 1, 1}, Case{"lconv", 2, 2}, Case{"lconv-random", 2, 1}, Case{"cnn", 1, 2},
+                        Case{"cnn", 2, 1}, Case{"fc", 1, 1}, Case{"fc", 2, 2}, Case{"fc-shallow", 1, 1}}) {
+    CAPTURE(c.kind);
+    CAPTURE(c.layers);
+    CAPTURE(c.channels);
+    images::ImageArch arch;
+    arch.kind = c.kind;
+    arch.height = 3;
+    arch.width = 4;
+    arch.channels = c.channels;
+    arch.classes = 3;
+    arch.layers = c.layers;
+    arch.filters = 3;
+    arch.generators = 2;
+    arch.rank = 2;
+    Rng init(3);
+    images::ImageModel model = images::ImageModel::init(arch, init);
+    // Non-zero biases so that every bias gradient path is exercised.
+    for (auto& p : model.params)
+      if (p.name.back() == 'b') p.value = random_mat(gen, p.value.rows(), p.value.cols());
+    const Index rows = 5;
+    const Mat x = random_mat(gen, rows, Index(arch.pixels()) * arch.channels);
+    const std::vector<int> labels = {0, 2, 1, 1, 0};
+    const double weight = 0.7;
+
+    std::vector<Var> vars, trainable;
+    for (const auto& p : model.params) {
+      vars.push_back(p.trainable ? ad::param(p.value) : ad::constant(p.value));
+      if (p.trainable) trainable.push_back(vars.back());
+    }
+    const Var logits = model.forward(vars, x);
+    const Var loss = ad::scale(ad::softmax_cross_entropy(logits, labels), weight);
+    std::vector<Mat> ref;
+    for (const auto& g : ad::grad(loss, trainable)) ref.push_back(g.value());
+
+    const images::Weights<double> wd(model);
+    const images::SliceResult d = images::backprop_slice<double>(wd, x, labels, weight);
+    CHECK(d.loss == doctest::Approx(loss.item()).epsilon(1e-12));
+    CHECK((images::forward_logits<double>(wd, x) - logits.value()).norm() <= 1e-12 * (1 + logits.value().norm()));
+    REQUIRE(d.grads.size() == ref.size());
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+      CAPTURE(k);
+      REQUIRE(d.grads[k].rows() == ref[k].rows());
+      REQUIRE(d.grads[k].cols() == ref[k].cols());
+      CHECK((d.grads[k] - ref[k]).norm() <= 1e-10 * (1 + ref[k].norm()));
+    }
+    long correct = 0;
+    for (Index i = 0; i < rows; ++i) {
+      Index best;
+      logits.value().row(i).maxCoeff(&best);
+      correct += best == labels[std::size_t(i)];
+    }
+    CHECK(d.correct == correct);
+
+    // float32: the same to float rounding (relative 1e-4 on these sizes).
+    const images::Weights<float> wf(model);
+    const images::SliceResult f = images::backprop_slice<float>(wf, x.cast<float>(), labels, weight);
+    CHECK(f.loss == doctest::Approx(d.loss).epsilon(1e-5));
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+      CAPTURE(k);
+      CHECK((f.grads[k] - ref[k]).norm() <= 1e-4 * (1e-3 + ref[k].norm()));
+    }
   }
 }

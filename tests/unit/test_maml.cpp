@@ -229,5 +229,48 @@ TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient") {
     }
   }
   CHECK_FALSE(msr::fused_supported(make("msr-fc", 10, 3, msr::LrMode::layer), {2, false}));
-  CHECK_FALSE(msr::fused_supported(make("maml-conv", 10, 3, msr::LrMode::layer), {1, false}));
+  CHECK_FALSE(msr::fused_supported(make("maml-conv", 10, 3, msr::LrMode::layer), {2, false}));
+  CHECK_FALSE(msr::fused_supported(make("maml-lc", 10, 3, msr::LrMode::layer), {1, false}));
+}
+
+TEST_CASE("maml: the fused kernel covers maml-conv, and its float32 path agrees with float64") {
+  Rng rng(22);
+  for (const char* kind : {"msr-fc", "maml-conv"}) {
+    for (auto mode : {msr::LrMode::fixed, msr::LrMode::layer, msr::LrMode::param}) {
+      for (bool first_order : {false, true}) {
+        CAPTURE(kind);
+        CAPTURE(static_cast<int>(mode));
+        CAPTURE(first_order);
+        const msr::MetaModel model = make(kind, 12, 3, mode, 5);
+        std::vector<tasks::Episode> eps;
+        for (int t = 0; t < 13; ++t) eps.push_back(conv_episode(rng, 12, 3, 2, 6));
+        const msr::InnerLoop inner{1, first_order};
+        REQUIRE(msr::fused_supported(model, inner));
+        double loss = 0;
+        std::vector<Mat> grads;
+        for (const auto& e : eps) {
+          const auto r = msr::run_episode(model, inner, e, true);
+          loss += r.query_loss / eps.size();
+          if (grads.empty()) grads.assign(r.grads.size(), Mat());
+          for (std::size_t i = 0; i < grads.size(); ++i)
+            grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
+        }
+        const auto d = msr::msr_fused_batch(model, inner, eps, 1, learn::Precision::float64);
+        const auto f = msr::msr_fused_batch(model, inner, eps, 2, learn::Precision::float32);
+        CHECK(d.mean_loss == doctest::Approx(loss).epsilon(1e-12));
+        CHECK(f.mean_loss == doctest::Approx(loss).epsilon(1e-5));
+        REQUIRE(d.mean_grads.size() == grads.size());
+        REQUIRE(f.mean_grads.size() == grads.size());
+        for (std::size_t i = 0; i < grads.size(); ++i) {
+          CAPTURE(model.params[i].name);
+          CHECK((d.mean_grads[i] - grads[i]).norm() <= 1e-10 * (1 + grads[i].norm()));
+          CHECK((f.mean_grads[i] - grads[i]).norm() <= 1e-5 * (1 + grads[i].norm()));
+        }
+        // float32 is deterministic across thread counts too.
+        const auto f1 = msr::msr_fused_batch(model, inner, eps, 1, learn::Precision::float32);
+        CHECK(f1.mean_loss == f.mean_loss);
+        for (std::size_t i = 0; i < grads.size(); ++i) CHECK(f1.mean_grads[i] == f.mean_grads[i]);
+      }
+    }
+  }
 }

@@ -24,6 +24,7 @@ class ImageTrainer : public methods::Trainer {
     app.add_option("--batch", t.batch, "Mini-batch size")->capture_default_str();
     app.add_option("--lr", t.lr, "Learning rate")->capture_default_str();
     app.add_option("--optimizer", t.optimizer, "adam | rmsprop")->capture_default_str();
+    app.add_option("--precision", precision_, "Arithmetic of training: float32 | float64")->capture_default_str();
     if (!shallow) app.add_option("--layers", a.layers, "Layers (1 or 2)")->capture_default_str();
     const std::string of = shallow ? " of the 1-layer lconv whose parameter count --hidden 0 matches" : "";
     app.add_option("--filters", a.filters, "Channels F of each layer" + of)->capture_default_str();
@@ -55,11 +56,13 @@ class ImageTrainer : public methods::Trainer {
     o_.threads = c.threads;
     o_.quiet = c.quiet;
     o_.epochs_given = epochs_->count() > 0;
+    o_.train.precision = learn::precision_from_name(precision_);
     return run_classifier_training(o_);
   }
 
  private:
   ClassifierSessionOptions o_;
+  std::string precision_ = "float32";
   CLI::Option* epochs_ = nullptr;
 };
 

@@ -2,6 +2,7 @@
 
 #include "cli/cli.hpp"
 #include "io/h5.hpp"
+#include "methods/images/backprop.hpp"
 #include "methods/images/model_io.hpp"
 #include "util/error.hpp"
 #include "util/parallel.hpp"
@@ -28,16 +29,6 @@ std::vector<long> epoch_order(std::uint64_t seed, long epoch, long n) {
   return o;
 }
 
-long count_correct(const ad::Mat& logits, const std::vector<int>& labels) {
-  long k = 0;
-  for (ad::Index i = 0; i < logits.rows(); ++i) {
-    ad::Index best;
-    logits.row(i).maxCoeff(&best);
-    k += best == labels[std::size_t(i)];
-  }
-  return k;
-}
-
 void rmsprop_update(learn::Adam& s, std::vector<Eigen::MatrixXd*>& params, const std::vector<Eigen::MatrixXd>& grads,
                     double lr) {
   const double rho = 0.9, eps = 1e-7;
@@ -61,8 +52,8 @@ void SupervisedOptions::validate() const {
 }
 
 nlohmann::json SupervisedOptions::to_json() const {
-  return {{"epochs", epochs}, {"batch", batch}, {"lr", lr}, {"optimizer", optimizer}, {"train_limit", train_limit},
-          {"seed", seed}};
+  return {{"epochs", epochs},           {"batch", batch}, {"lr", lr}, {"optimizer", optimizer},
+          {"train_limit", train_limit}, {"seed", seed},   {"precision", learn::precision_name(precision)}};
 }
 
 SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
@@ -74,6 +65,8 @@ SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
     o.optimizer = j.at("optimizer").get<std::string>();
     o.train_limit = j.at("train_limit").get<long>();
     o.seed = j.at("seed").get<std::uint64_t>();
+    // Records written before --precision existed trained in float64.
+    o.precision = learn::precision_from_name(j.value("precision", std::string("float64")));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training options in the config are incomplete: ") + e.what());
   }
@@ -81,40 +74,43 @@ SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct,
-                  int threads) {
+namespace {
+// Forward and backward of the batch's slices in S; per-slice results in slice order.
+template <class S>
+std::vector<SliceResult> backprop_batch(const ImageModel& model, const tasks::ImageSplit& data,
+                                        const std::vector<long>& rows, int threads) {
   const long b = static_cast<long>(rows.size());
   const long slices = std::min(kBatchSlices, b);
-  std::vector<double> loss(std::size_t(slices), 0.0), right(std::size_t(slices), 0.0);
-  std::vector<std::vector<Eigen::MatrixXd>> grads(static_cast<std::size_t>(slices));
+  const Weights<S> weights(model);
+  std::vector<SliceResult> out(static_cast<std::size_t>(slices));
   parallel_for(slices, threads, [&](long s) {
     // Slice s: rows [first, last) of the batch; its loss is weighted by its share of the batch.
     const long first = b * s / slices, last = b * (s + 1) / slices;
-    ad::Mat xb(last - first, data.x.cols());
+    MatOf<S> xb(last - first, data.x.cols());
     std::vector<int> yb(std::size_t(last - first));
     for (long i = first; i < last; ++i) {
-      xb.row(i - first) = data.x.row(rows[std::size_t(i)]);
+      xb.row(i - first) = data.x.row(rows[std::size_t(i)]).cast<S>();
       yb[std::size_t(i - first)] = data.labels[std::size_t(rows[std::size_t(i)])];
     }
-    std::vector<ad::Var> vars, trainable;
-    for (auto& p : st.model.params) {
-      vars.push_back(p.trainable ? ad::param(p.value) : ad::constant(p.value));
-      if (p.trainable) trainable.push_back(vars.back());
-    }
-    const ad::Var logits = st.model.forward(vars, xb);
-    const ad::Var l = ad::scale(ad::softmax_cross_entropy(logits, yb), double(last - first) / double(b));
-    loss[std::size_t(s)] = l.item();
-    for (const auto& g : ad::grad(l, trainable)) grads[std::size_t(s)].push_back(g.value());
-    right[std::size_t(s)] = static_cast<double>(count_correct(logits.value(), yb));
+    out[std::size_t(s)] = backprop_slice(weights, xb, yb, double(last - first) / double(b));
   });
+  return out;
+}
+}  // namespace
+
+double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct,
+                  int threads) {
+  std::vector<SliceResult> parts = st.options.precision == learn::Precision::float32
+                                       ? backprop_batch<float>(st.model, data, rows, threads)
+                                       : backprop_batch<double>(st.model, data, rows, threads);
   double l = 0;
-  for (long s = 0; s < slices; ++s) l += loss[std::size_t(s)];
+  for (const auto& part : parts) l += part.loss;  // in slice order: independent of threads
   if (!std::isfinite(l))
     throw RunError("the loss became " + std::string(std::isnan(l) ? "NaN" : "infinite") + " at epoch " +
                    std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch + 1));
-  std::vector<Eigen::MatrixXd> total = std::move(grads[0]);
-  for (long s = 1; s < slices; ++s)
-    for (std::size_t k = 0; k < total.size(); ++k) total[k] += grads[std::size_t(s)][k];
+  std::vector<Eigen::MatrixXd> total = std::move(parts[0].grads);
+  for (std::size_t s = 1; s < parts.size(); ++s)
+    for (std::size_t k = 0; k < total.size(); ++k) total[k] += parts[s].grads[k];
   std::vector<Eigen::MatrixXd*> targets;
   for (auto& p : st.model.params)
     if (p.trainable) targets.push_back(&p.value);
@@ -125,7 +121,7 @@ double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std:
     rmsprop_update(st.opt, targets, total, st.options.lr);
   }
   if (correct)
-    for (long s = 0; s < slices; ++s) *correct += right[std::size_t(s)];
+    for (const auto& part : parts) *correct += static_cast<double>(part.correct);
   return l;
 }
 

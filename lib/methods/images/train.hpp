@@ -7,6 +7,7 @@
 
 #include "io/h5.hpp"
 #include "learn/adam.hpp"
+#include "learn/precision.hpp"
 #include "methods/images/models.hpp"
 #include "tasks/images.hpp"
 
@@ -26,6 +27,8 @@ struct SupervisedOptions {
   std::string optimizer = "adam";  // adam | rmsprop
   long train_limit = 0;            // 0: every training image
   std::uint64_t seed = 0;
+  // Arithmetic of the forward and backward passes (methods/images/backprop).
+  learn::Precision precision = learn::Precision::float32;
   void validate() const;  // InputError
   nlohmann::json to_json() const;
   static SupervisedOptions from_json(const nlohmann::json& j);
@@ -57,6 +60,8 @@ struct SupervisedHooks {
 enum class SupervisedStatus { done, interrupted };
 
 // Trains until state.epoch == options.epochs. Throws RunError on a NaN/Inf loss.
+// The passes are the hand-written ones of methods/images/backprop in the
+// options' precision (lib/ad computes the same and is the tests' reference).
 // The mini-batch is split into kBatchSlices fixed slices whose forward and
 // backward passes run on up to `threads` threads; their gradients are summed
 // in slice order, so the result does not depend on the thread count.

@@ -41,10 +41,15 @@ class MsrTrainer : public methods::Trainer {
     app.add_option("--inner-lr-mode", o_.lr_mode, "fixed | layer (one learned per layer) | param (one per weight)")
         ->capture_default_str();
     app.add_flag("--first-order", t.inner.first_order, "First-order MAML: drop the second-order term");
-    if (k == "msr-fc")
+    if (k == "msr-fc" || k == "maml-conv")
       app.add_option("--engine", t.engine,
                      "auto: a fused hand-derived kernel with 1 inner step, autodiff otherwise; "
                      "autodiff: always the general path")
+          ->capture_default_str();
+    if (k == "msr-fc" || k == "maml-conv")
+      app.add_option("--precision", precision_,
+                     "Arithmetic of the fused kernel: float32 | float64 (the autodiff path, used with "
+                     "--inner-steps > 1 or --engine autodiff, is always float64)")
           ->capture_default_str();
     if (msr) {
       const char* g = "Proximal sparsity on U (Sparse MSR)";
@@ -87,11 +92,13 @@ class MsrTrainer : public methods::Trainer {
     o_.threads = c.threads;
     o_.quiet = c.quiet;
     o_.steps_given = steps_->count() > 0;
+    o_.train.precision = learn::precision_from_name(precision_);
     return run_meta_train(o_);
   }
 
  private:
   SessionOptions o_;
+  std::string precision_ = "float32";
   CLI::Option* steps_ = nullptr;
 };
 

@@ -17,8 +17,13 @@
 //   dLq/dU  = vec(Gq_t) v'_t^T - a_t z_t^T - b_t v0^T
 // First order drops the terms through g's dependence on U and v0 (U^T b_t,
 // a_t z_t^T, b_t v0^T).
+//
+// maml-conv is the same layer with U fixed: the one-hot (mn x s) map from
+// the filter taps to the banded W (W[j, j+t] = f[t]); its dU is not formed.
+// The kernel runs in float or double; parameters and results stay double.
 #pragma once
 
+#include "learn/precision.hpp"
 #include "methods/msr/maml.hpp"
 
 #include <functional>
@@ -34,12 +39,16 @@ struct BatchResult {
   std::vector<ad::Mat> mean_grads;  // one per model param
 };
 
-// Mean query loss and mean meta-gradient over the episodes.
-BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
-                            const std::vector<tasks::Episode>& episodes, int threads);
-// The same over `count` episodes made on demand by episode(t), on the worker
-// threads (so that gathering them costs no extra parallel loop).
+// Mean query loss and mean meta-gradient over `count` episodes made on
+// demand by episode(t), on the worker threads (so that gathering them costs
+// no extra parallel loop), computed in S = float or double.
+template <class S>
 BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
-                            const std::function<tasks::Episode(long)>& episode, int threads);
+                            const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads);
+
+// The same over a list of episodes (float64 or float32 arithmetic).
+BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
+                            const std::vector<tasks::Episode>& episodes, int threads,
+                            learn::Precision precision = learn::Precision::float64);
 
 }  // namespace symlearn::msr

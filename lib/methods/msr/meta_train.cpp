@@ -21,6 +21,7 @@ nlohmann::json MetaTrainOptions::to_json() const {
           {"query", query},         {"outer_lr", outer_lr},     {"outer_opt", outer_opt},
           {"inner_steps", inner.steps}, {"first_order", inner.first_order}, {"val_tasks", val_tasks},
           {"val_every", val_every}, {"seed", seed}, {"engine", engine},
+          {"precision", learn::precision_name(precision)},
           {"prox", use_prox ? prox.to_json() : nlohmann::json(nullptr)}, {"train_tasks", train_tasks}};
 }
 
@@ -39,6 +40,7 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
     o.val_every = j.at("val_every").get<long>();
     o.seed = j.at("seed").get<std::uint64_t>();
     o.engine = j.value("engine", std::string("auto"));
+    o.precision = learn::precision_from_name(j.value("precision", std::string("float64")));
     o.train_tasks = j.value("train_tasks", 0L);
     if (j.contains("prox") && j["prox"].is_object()) {
       o.use_prox = true;
@@ -46,6 +48,8 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
     }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training record is incomplete: ") + e.what());
+  } catch (const InputError& e) {
+    throw InputError(std::string("the training record is invalid: ") + e.what());
   }
   return o;
 }
@@ -136,11 +140,12 @@ BatchResult autodiff_step(const msr::MetaModel& model, const MetaTrainOptions& o
   return r;
 }
 
+template <class S>
 BatchResult fused_step(const msr::MetaModel& model, const MetaTrainOptions& opt,
                        const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
-  return msr_fused_batch(
+  return msr_fused_batch<S>(
       model, opt.inner, static_cast<long>(plan.tasks.size()),
-      [&](long i) { return tasks::make_episode(train, plan.tasks[i], plan.rows[i], opt.support, opt.query); },
+      [&](long i) { return tasks::make_episode_as<S>(train, plan.tasks[i], plan.rows[i], opt.support, opt.query); },
       threads);
 }
 }  // namespace
@@ -152,6 +157,7 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
   std::optional<Regularizer> regularizer;
   if (opt.use_prox) regularizer.emplace(st.model, opt.prox);
   const bool fused = opt.engine == "auto" && fused_supported(st.model, opt.inner);
+  if (!fused) st.options.precision = learn::Precision::float64;  // what the autodiff path computes in, on record
   double last_val = st.log.val_loss.empty() ? std::numeric_limits<double>::quiet_NaN() : st.log.val_loss.back();
   std::vector<ad::Mat*> targets;
   for (auto& p : st.model.params) targets.push_back(&p.value);
@@ -159,8 +165,10 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
   while (st.step < opt.steps) {
     if (hooks.stop && hooks.stop->load()) return TrainStatus::interrupted;
     const BatchPlan plan = plan_batch(opt, trainable, train.samples, st.step);
-    const BatchResult batch = fused ? fused_step(st.model, opt, train, plan, threads)
-                                    : autodiff_step(st.model, opt, train, plan, threads);
+    const BatchResult batch = !fused ? autodiff_step(st.model, opt, train, plan, threads)
+                              : opt.precision == learn::Precision::float32
+                                  ? fused_step<float>(st.model, opt, train, plan, threads)
+                                  : fused_step<double>(st.model, opt, train, plan, threads);
     const double loss = batch.mean_loss;
     const std::vector<ad::Mat>& grads = batch.mean_grads;
     bool finite = std::isfinite(loss);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "learn/adam.hpp"
+#include "learn/precision.hpp"
 #include "methods/msr/maml.hpp"
 #include "methods/msr/models.hpp"
 #include "methods/msr/regularize.hpp"
@@ -34,6 +35,9 @@ struct MetaTrainOptions {
   // "auto": the fused msr-fc kernel where it applies (msr_fused.hpp), else
   // autodiff; "autodiff": always the general autodiff path.
   std::string engine = "auto";
+  // Arithmetic of the fused kernel (the autodiff path is always float64).
+  // Records written before this option existed trained in float64.
+  learn::Precision precision = learn::Precision::float32;
   // After every outer update, U <- prox(U) with the outer learning rate as
   // the step (the sparse-MSR paper's Algorithm 1). With sgd that is proximal
   // gradient descent; with adam the step ignores Adam's per-entry scaling.

@@ -1,0 +1,267 @@
+#include "methods/images/backprop.hpp"
+
+#include "linalg/gemm.hpp"
+
+#include <cmath>
+
+namespace symlearn::images {
+
+using Eigen::Index;
+
+namespace {
+
+template <class S>
+using Map = Eigen::Map<MatOf<S>>;
+template <class S>
+using ConstMap = Eigen::Map<const MatOf<S>>;
+
+bool is_conv_kind(const std::string& kind) { return kind == "lconv" || kind == "lconv-random" || kind == "cnn"; }
+
+// What a layer's backward pass needs from its forward pass. A conv-type layer
+// (lconv or cnn) maps a (HW x B*C, column b + B*c) through
+//   z = [T_0 | ... | T_n]  (HW*B x (n+1)*C),  T_i = reshape(L_i a)
+//   y = relu(z W + b)      (HW*B x F), which read as HW x B*F is the next a;
+// a dense layer maps in (B x d) to y = relu(in W + b).
+template <class S>
+struct LayerCache {
+  MatOf<S> a;   // conv: input; dense: input
+  MatOf<S> va;  // lconv: V a (n*d_h x B*C)
+  MatOf<S> z;   // conv: the stacked T_i
+  MatOf<S> y;   // output after relu
+};
+
+template <class S>
+struct Pass {
+  std::vector<LayerCache<S>> layers;
+  MatOf<S> feat;    // B x features, the input of the dense classifier
+  MatOf<S> logits;  // B x classes
+};
+
+template <class S>
+void relu_in_place(MatOf<S>& y) {
+  y = y.cwiseMax(S(0));
+}
+
+template <class S>
+void add_bias(MatOf<S>& y, const MatOf<S>& b) {
+  y.rowwise() += b.row(0);
+}
+
+template <class S>
+void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch,
+                  LayerCache<S>& c) {
+  const MatOf<S>& a = c.a;
+  const Index hw = a.rows(), bc = a.cols();
+  const MatOf<S>& w = p[t + (arch.kind == "cnn" ? 0 : 2)];
+  const Index blocks = w.rows() / (bc / batch);  // n+1 generators, or 9 shifts
+  c.z.resize(hw * batch, w.rows());
+  auto block = [&](Index i) { return Map<S>(c.z.data() + i * hw * bc, hw, bc); };
+  if (arch.kind == "cnn") {
+    const auto offsets = conv_offsets();
+    for (Index i = 0; i < blocks; ++i) {
+      const std::vector<Index> idx = shift_index(arch.height, arch.width, offsets[i].first, offsets[i].second);
+      Map<S> zi = block(i);
+      for (Index col = 0; col < bc; ++col)
+        for (Index q = 0; q < hw; ++q) zi(q, col) = idx[q] >= 0 ? a(idx[q], col) : S(0);
+    }
+  } else {
+    const MatOf<S>& u = p[t];
+    const MatOf<S>& v = p[t + 1];
+    const Index dh = u.cols() / arch.generators;
+    c.va.resize(v.rows(), bc);
+    linalg::gemm_into(c.va, v, a, false, false);
+    block(0) = a;
+    for (Index i = 0; i < arch.generators; ++i)
+      linalg::gemm_into(block(i + 1), u.middleCols(i * dh, dh), c.va.middleRows(i * dh, dh), false, false);
+  }
+  c.y.resize(hw * batch, w.cols());
+  linalg::gemm_into(c.y, c.z, w, false, false);
+  add_bias(c.y, p[t + (arch.kind == "cnn" ? 1 : 3)]);
+  relu_in_place(c.y);
+}
+
+// Backward through a conv-type layer: dy (HW*B x F, gradient of the relu
+// output, overwritten) -> parameter gradients into g, and the gradient of
+// its input when `need_input`.
+template <class S>
+void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const std::vector<bool>& trainable,
+                   std::size_t t, const LayerCache<S>& c, MatOf<S>& dy, std::vector<MatOf<S>>& g,
+                   bool need_input, MatOf<S>* da) {
+  const bool cnn = arch.kind == "cnn";
+  const std::size_t wi = t + (cnn ? 0 : 2), bi = wi + 1;
+  const Index hw = c.a.rows(), bc = c.a.cols();
+  dy.array() *= (c.y.array() > S(0)).template cast<S>();
+  g[wi].resize(p[wi].rows(), p[wi].cols());
+  linalg::gemm_into(g[wi], c.z, dy, true, false);
+  g[bi] = dy.colwise().sum();
+  const bool generators = !cnn && trainable[t];
+  if (!need_input && !generators) return;
+  MatOf<S> dz(c.z.rows(), c.z.cols());
+  linalg::gemm_into(dz, dy, p[wi], false, true);
+  auto block = [&](Index i) { return ConstMap<S>(dz.data() + i * hw * bc, hw, bc); };
+  if (cnn) {
+    da->setZero(hw, bc);
+    const auto offsets = conv_offsets();
+    for (Index i = 0; i < static_cast<Index>(offsets.size()); ++i) {
+      const std::vector<Index> idx = shift_index(arch.height, arch.width, offsets[i].first, offsets[i].second);
+      const ConstMap<S> di = block(i);
+      for (Index col = 0; col < bc; ++col)
+        for (Index q = 0; q < hw; ++q)
+          if (idx[q] >= 0) (*da)(idx[q], col) += di(q, col);
+    }
+    return;
+  }
+  const MatOf<S>& u = p[t];
+  const MatOf<S>& v = p[t + 1];
+  const Index dh = u.cols() / arch.generators;
+  MatOf<S> dva(v.rows(), bc);
+  if (generators) g[t].resize(u.rows(), u.cols());
+  for (Index i = 0; i < arch.generators; ++i) {
+    const ConstMap<S> di = block(i + 1);
+    if (generators) linalg::gemm_into(g[t].middleCols(i * dh, dh), di, c.va.middleRows(i * dh, dh), false, true);
+    linalg::gemm_into(dva.middleRows(i * dh, dh), u.middleCols(i * dh, dh), di, true, false);
+  }
+  if (generators) {
+    g[t + 1].resize(v.rows(), v.cols());
+    linalg::gemm_into(g[t + 1], dva, c.a, false, true);
+  }
+  if (need_input) {
+    *da = block(0);
+    linalg::gemm_into(*da, v, dva, true, false, S(1), S(1));
+  }
+}
+
+template <class S>
+Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
+  const ImageArch& arch = w.model->arch;
+  const auto& p = w.p;
+  const Index batch = x.rows();
+  const Index hw = arch.pixels();
+  Pass<S> pass;
+  std::size_t t = 0;
+  if (is_conv_kind(arch.kind)) {
+    // x (B x HW*C, channels last) -> a (HW x B*C): x viewed as (B*C) x HW, transposed.
+    MatOf<S> a = ConstMap<S>(x.data(), batch * arch.channels, hw).transpose();
+    for (int l = 0; l < arch.layers; ++l) {
+      LayerCache<S>& c = pass.layers.emplace_back();
+      c.a = std::move(a);
+      conv_forward(arch, p, t, batch, c);
+      t += arch.kind == "cnn" ? 2 : 4;
+      a = ConstMap<S>(c.y.data(), hw, c.y.size() / hw);
+    }
+    // a (HW x B*F) -> features (B x F*HW), feature f + F*p: a transposed, viewed as B x F*HW.
+    pass.feat.resize(batch, a.size() / batch);
+    Map<S>(pass.feat.data(), a.cols(), hw) = a.transpose();
+  } else {
+    MatOf<S> in = x;
+    const int dense_layers = arch.kind == "fc" ? arch.layers : 1;
+    for (int l = 0; l < dense_layers; ++l) {
+      LayerCache<S>& c = pass.layers.emplace_back();
+      c.a = std::move(in);
+      c.y.resize(batch, p[t].cols());
+      linalg::gemm_into(c.y, c.a, p[t], false, false);
+      add_bias(c.y, p[t + 1]);
+      relu_in_place(c.y);
+      in = c.y;
+      t += 2;
+    }
+    pass.feat = std::move(in);
+  }
+  pass.logits.resize(batch, p[t].cols());
+  linalg::gemm_into(pass.logits, pass.feat, p[t], false, false);
+  add_bias(pass.logits, p[t + 1]);
+  return pass;
+}
+
+}  // namespace
+
+template <class S>
+Weights<S>::Weights(const ImageModel& m) : model(&m) {
+  for (const auto& q : m.params) p.push_back(q.value.cast<S>());
+}
+
+template <class S>
+MatOf<S> forward_logits(const Weights<S>& w, const MatOf<S>& x) {
+  return forward(w, x).logits;
+}
+
+template <class S>
+SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::vector<int>& labels, double weight) {
+  const ImageModel& model = *w.model;
+  const ImageArch& arch = model.arch;
+  const auto& p = w.p;
+  Pass<S> pass = forward(w, x);
+  const Index batch = x.rows(), classes = pass.logits.cols();
+  SliceResult r;
+
+  // Mean cross-entropy and its gradient (softmax - onehot) * weight / B.
+  MatOf<S> dlogits(batch, classes);
+  double loss = 0;
+  const S scale = static_cast<S>(weight / static_cast<double>(batch));
+  for (Index i = 0; i < batch; ++i) {
+    const auto row = pass.logits.row(i);
+    Index best;
+    const S mx = row.maxCoeff(&best);
+    const int y = labels[static_cast<std::size_t>(i)];
+    r.correct += best == y;
+    const auto e = (row.array() - mx).exp();
+    const S sum = e.sum();
+    loss += static_cast<double>(mx + std::log(sum) - row(y));
+    dlogits.row(i) = e / sum * scale;
+    dlogits(i, y) -= scale;
+  }
+  r.loss = loss * weight / static_cast<double>(batch);
+
+  std::vector<bool> trainable;
+  for (const auto& q : model.params) trainable.push_back(q.trainable);
+  std::vector<MatOf<S>> g(p.size());
+  const std::size_t head = p.size() - 2;
+  g[head].resize(p[head].rows(), p[head].cols());
+  linalg::gemm_into(g[head], pass.feat, dlogits, true, false);
+  g[head + 1] = dlogits.colwise().sum();
+  MatOf<S> dfeat(batch, pass.feat.cols());
+  linalg::gemm_into(dfeat, dlogits, p[head], false, true);
+
+  const int layers = static_cast<int>(pass.layers.size());
+  if (is_conv_kind(arch.kind)) {
+    const std::size_t per = arch.kind == "cnn" ? 2 : 4;
+    const Index hw = arch.pixels();
+    // features (B x F*HW) -> dy (HW x B*F, read as HW*B x F).
+    MatOf<S> dy = ConstMap<S>(dfeat.data(), dfeat.size() / hw, hw).transpose();
+    for (int l = layers - 1; l >= 0; --l) {
+      const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];
+      MatOf<S> d = ConstMap<S>(dy.data(), c.y.rows(), c.y.cols());
+      MatOf<S> da;
+      conv_backward(arch, p, trainable, per * static_cast<std::size_t>(l), c, d, g, l > 0, &da);
+      dy = std::move(da);
+    }
+  } else {
+    MatOf<S> dy = std::move(dfeat);
+    for (int l = layers - 1; l >= 0; --l) {
+      const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];
+      const std::size_t t = 2 * static_cast<std::size_t>(l);
+      dy.array() *= (c.y.array() > S(0)).template cast<S>();
+      g[t].resize(p[t].rows(), p[t].cols());
+      linalg::gemm_into(g[t], c.a, dy, true, false);
+      g[t + 1] = dy.colwise().sum();
+      if (l > 0) {
+        MatOf<S> din(batch, p[t].rows());
+        linalg::gemm_into(din, dy, p[t], false, true);
+        dy = std::move(din);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (trainable[i]) r.grads.push_back(g[i].template cast<double>());
+  return r;
+}
+
+template struct Weights<float>;
+template struct Weights<double>;
+template SliceResult backprop_slice<float>(const Weights<float>&, const MatOf<float>&, const std::vector<int>&, double);
+template SliceResult backprop_slice<double>(const Weights<double>&, const MatOf<double>&, const std::vector<int>&,
+                                            double);
+template MatOf<float> forward_logits<float>(const Weights<float>&, const MatOf<float>&);
+template MatOf<double> forward_logits<double>(const Weights<double>&, const MatOf<double>&);
+
+}  // namespace symlearn::images

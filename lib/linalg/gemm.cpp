@@ -61,14 +61,14 @@ Eigen::MatrixXd gemm(const ConstRef& a, const ConstRef& b, bool transpose_a, boo
 
 namespace {
 void blas_gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
-               double* c, int ldc) {
+               double beta, double* c, int ldc) {
   cblas_dgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
-              b, ldb, 1.0, c, ldc);
+              b, ldb, beta, c, ldc);
 }
 void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-               float* c, int ldc) {
+               float beta, float* c, int ldc) {
   cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
-              b, ldb, 1.0f, c, ldc);
+              b, ldb, beta, c, ldc);
 }
 
 template <class S>
@@ -85,21 +85,22 @@ void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>
                                 (k == kb ? " the result " + shape(c.rows(), c.cols()) : std::string()));
   }
   if (m == 0 || n == 0) return;
-  if (beta == S(0)) c.setZero();  // (BLAS below always accumulates)
-  else if (beta != S(1)) c *= beta;
-  if (k == 0 || alpha == S(0)) return;  // an empty inner dimension adds nothing
-
-  const bool use_blas = uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) && fits_blas_int(k) &&
-                        fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
+  const bool use_blas = k > 0 && alpha != S(0) && uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) &&
+                        fits_blas_int(k) && fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
                         fits_blas_int(c.outerStride());
   if (use_blas) {
     configure_blas_threads();
     // Column-major storage; the leading dimensions are the outer strides.
+    // With beta = 0 BLAS does not read C (no zeroing pass first).
     blas_gemm(transpose_a, transpose_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(),
-              static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), c.data(),
+              static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), beta, c.data(),
               static_cast<int>(c.outerStride()));
     return;
   }
+  if (beta == S(0)) c.setZero();
+  else if (beta != S(1)) c *= beta;
+  if (k == 0 || alpha == S(0)) return;  // an empty inner dimension adds nothing
+
   if (k < 8) {
     // Thin inner dimension: k vectorised column updates per result column
     // (Eigen's lazy product is coefficient-wise here, measured 10x slower).

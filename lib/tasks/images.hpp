@@ -87,7 +87,8 @@ RotatedScrambledStats write_rotated_scrambled(const RotatedScrambledSpec& spec, 
 struct ImageSplit {
   std::string name;
   int height = 0, width = 0, channels = 1, classes = 0;
-  Eigen::MatrixXd x;        // N x (H*W*C), channels last
+  // N x (H*W*C), channels last, one image per (contiguous) row.
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x;
   std::vector<int> labels;  // N
   long size() const { return static_cast<long>(labels.size()); }
 };

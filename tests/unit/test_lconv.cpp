@@ -340,7 +340,7 @@ TEST_CASE("backprop: the hand-written passes compute lib/ad's loss and gradient,
     for (const auto& g : ad::grad(loss, trainable)) ref.push_back(g.value());
 
     const images::Weights<double> wd(model);
-    const images::SliceResult d = images::backprop_slice<double>(wd, x, labels, weight);
+    const images::SliceResult<double> d = images::backprop_slice<double>(wd, x, labels, weight);
     CHECK(d.loss == doctest::Approx(loss.item()).epsilon(1e-12));
     CHECK((images::forward_logits<double>(wd, x) - logits.value()).norm() <= 1e-12 * (1 + logits.value().norm()));
     REQUIRE(d.grads.size() == ref.size());
@@ -360,11 +360,11 @@ TEST_CASE("backprop: the hand-written passes compute lib/ad's loss and gradient,
 
     // float32: the same to float rounding (relative 1e-4 on these sizes).
     const images::Weights<float> wf(model);
-    const images::SliceResult f = images::backprop_slice<float>(wf, x.cast<float>(), labels, weight);
+    const images::SliceResult<float> f = images::backprop_slice<float>(wf, x.cast<float>(), labels, weight);
     CHECK(f.loss == doctest::Approx(d.loss).epsilon(1e-5));
     for (std::size_t k = 0; k < ref.size(); ++k) {
       CAPTURE(k);
-      CHECK((f.grads[k] - ref[k]).norm() <= 1e-4 * (1e-3 + ref[k].norm()));
+      CHECK((f.grads[k].cast<double>() - ref[k]).norm() <= 1e-4 * (1e-3 + ref[k].norm()));
     }
   }
 }

@@ -21,19 +21,23 @@ bool is_conv_kind(const std::string& kind) { return kind == "lconv" || kind == "
 // (lconv or cnn) maps a (HW x B*C, column b + B*c) through
 //   z = [T_0 | ... | T_n]  (HW*B x (n+1)*C),  T_i = reshape(L_i a)
 //   y = relu(z W + b)      (HW*B x F), which read as HW x B*F is the next a;
-// a dense layer maps in (B x d) to y = relu(in W + b).
+// the last one computes y transposed (F x HW*B), which read as F*HW x B is
+// the classifier's input transposed (feature f + F*p): no transpose is ever
+// copied. A dense layer maps in (B x d) to y = relu(in W + b).
 template <class S>
 struct LayerCache {
   MatOf<S> a;   // conv: input; dense: input
   MatOf<S> va;  // lconv: V a (n*d_h x B*C)
   MatOf<S> z;   // conv: the stacked T_i
-  MatOf<S> y;   // output after relu
+  MatOf<S> y;   // output after relu (conv: transposed when it is the last layer)
+  bool transposed = false;
 };
 
 template <class S>
 struct Pass {
   std::vector<LayerCache<S>> layers;
-  MatOf<S> feat;    // B x features, the input of the dense classifier
+  MatOf<S> feat;    // the input of the dense classifier: B x features, or its transpose
+  bool feat_transposed = false;
   MatOf<S> logits;  // B x classes
 };
 
@@ -47,8 +51,26 @@ void add_bias(MatOf<S>& y, const MatOf<S>& b) {
   y.rowwise() += b.row(0);
 }
 
+// dy *= (y > 0), the relu's derivative (a plain loop: the compiler
+// vectorises it, Eigen's select did not).
 template <class S>
-void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch,
+void relu_backward(MatOf<S>& dy, const MatOf<S>& y) {
+  S* d = dy.data();
+  const S* v = y.data();
+  for (Index j = 0, n = dy.size(); j < n; ++j) d[j] = v[j] > S(0) ? d[j] : S(0);
+}
+
+// Row sums of dy as a 1 x rows matrix, accumulated column by column
+// (contiguous, vectorised; Eigen's rowwise().sum() strides across columns).
+template <class S>
+MatOf<S> row_sums(const MatOf<S>& dy) {
+  Eigen::Matrix<S, Eigen::Dynamic, 1> acc = Eigen::Matrix<S, Eigen::Dynamic, 1>::Zero(dy.rows());
+  for (Index j = 0; j < dy.cols(); ++j) acc += dy.col(j);
+  return acc.transpose();
+}
+
+template <class S>
+void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch, bool transposed,
                   LayerCache<S>& c) {
   const MatOf<S>& a = c.a;
   const Index hw = a.rows(), bc = a.cols();
@@ -74,14 +96,22 @@ void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::si
     for (Index i = 0; i < arch.generators; ++i)
       linalg::gemm_into(block(i + 1), u.middleCols(i * dh, dh), c.va.middleRows(i * dh, dh), false, false);
   }
-  c.y.resize(hw * batch, w.cols());
-  linalg::gemm_into(c.y, c.z, w, false, false);
-  add_bias(c.y, p[t + (arch.kind == "cnn" ? 1 : 3)]);
+  const MatOf<S>& b = p[t + (arch.kind == "cnn" ? 1 : 3)];
+  c.transposed = transposed;
+  if (transposed) {
+    c.y.resize(w.cols(), hw * batch);
+    linalg::gemm_into(c.y, w, c.z, true, true);
+    c.y.colwise() += b.row(0).transpose();
+  } else {
+    c.y.resize(hw * batch, w.cols());
+    linalg::gemm_into(c.y, c.z, w, false, false);
+    add_bias(c.y, b);
+  }
   relu_in_place(c.y);
 }
 
-// Backward through a conv-type layer: dy (HW*B x F, gradient of the relu
-// output, overwritten) -> parameter gradients into g, and the gradient of
+// Backward through a conv-type layer: dy (gradient of the relu output, laid
+// out like c.y, overwritten) -> parameter gradients into g, and the gradient of
 // its input when `need_input`.
 template <class S>
 void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const std::vector<bool>& trainable,
@@ -90,14 +120,14 @@ void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const 
   const bool cnn = arch.kind == "cnn";
   const std::size_t wi = t + (cnn ? 0 : 2), bi = wi + 1;
   const Index hw = c.a.rows(), bc = c.a.cols();
-  dy.array() *= (c.y.array() > S(0)).template cast<S>();
+  relu_backward(dy, c.y);
   g[wi].resize(p[wi].rows(), p[wi].cols());
-  linalg::gemm_into(g[wi], c.z, dy, true, false);
-  g[bi] = dy.colwise().sum();
+  linalg::gemm_into(g[wi], c.z, dy, true, c.transposed);
+  g[bi] = c.transposed ? row_sums(dy) : MatOf<S>(dy.colwise().sum());
   const bool generators = !cnn && trainable[t];
   if (!need_input && !generators) return;
   MatOf<S> dz(c.z.rows(), c.z.cols());
-  linalg::gemm_into(dz, dy, p[wi], false, true);
+  linalg::gemm_into(dz, dy, p[wi], c.transposed, true);
   auto block = [&](Index i) { return ConstMap<S>(dz.data() + i * hw * bc, hw, bc); };
   if (cnn) {
     da->setZero(hw, bc);
@@ -145,13 +175,15 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
     for (int l = 0; l < arch.layers; ++l) {
       LayerCache<S>& c = pass.layers.emplace_back();
       c.a = std::move(a);
-      conv_forward(arch, p, t, batch, c);
+      const bool last = l + 1 == arch.layers;
+      conv_forward(arch, p, t, batch, last, c);
       t += arch.kind == "cnn" ? 2 : 4;
-      a = ConstMap<S>(c.y.data(), hw, c.y.size() / hw);
+      if (!last) a = ConstMap<S>(c.y.data(), hw, c.y.size() / hw);
     }
-    // a (HW x B*F) -> features (B x F*HW), feature f + F*p: a transposed, viewed as B x F*HW.
-    pass.feat.resize(batch, a.size() / batch);
-    Map<S>(pass.feat.data(), a.cols(), hw) = a.transpose();
+    // The last y (F x HW*B) read as F*HW x B: the features transposed.
+    const MatOf<S>& y = pass.layers.back().y;
+    pass.feat = ConstMap<S>(y.data(), y.size() / batch, batch);
+    pass.feat_transposed = true;
   } else {
     MatOf<S> in = x;
     const int dense_layers = arch.kind == "fc" ? arch.layers : 1;
@@ -168,7 +200,7 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
     pass.feat = std::move(in);
   }
   pass.logits.resize(batch, p[t].cols());
-  linalg::gemm_into(pass.logits, pass.feat, p[t], false, false);
+  linalg::gemm_into(pass.logits, pass.feat, p[t], pass.feat_transposed, false);
   add_bias(pass.logits, p[t + 1]);
   return pass;
 }
@@ -186,13 +218,13 @@ MatOf<S> forward_logits(const Weights<S>& w, const MatOf<S>& x) {
 }
 
 template <class S>
-SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::vector<int>& labels, double weight) {
+SliceResult<S> backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::vector<int>& labels, double weight) {
   const ImageModel& model = *w.model;
   const ImageArch& arch = model.arch;
   const auto& p = w.p;
   Pass<S> pass = forward(w, x);
   const Index batch = x.rows(), classes = pass.logits.cols();
-  SliceResult r;
+  SliceResult<S> r;
 
   // Mean cross-entropy and its gradient (softmax - onehot) * weight / B.
   MatOf<S> dlogits(batch, classes);
@@ -217,22 +249,27 @@ SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::ve
   std::vector<MatOf<S>> g(p.size());
   const std::size_t head = p.size() - 2;
   g[head].resize(p[head].rows(), p[head].cols());
-  linalg::gemm_into(g[head], pass.feat, dlogits, true, false);
   g[head + 1] = dlogits.colwise().sum();
-  MatOf<S> dfeat(batch, pass.feat.cols());
-  linalg::gemm_into(dfeat, dlogits, p[head], false, true);
+  MatOf<S> dfeat;  // laid out like pass.feat
+  if (pass.feat_transposed) {
+    linalg::gemm_into(g[head], pass.feat, dlogits, false, false);
+    dfeat.resize(p[head].rows(), batch);
+    linalg::gemm_into(dfeat, p[head], dlogits, false, true);
+  } else {
+    linalg::gemm_into(g[head], pass.feat, dlogits, true, false);
+    dfeat.resize(batch, p[head].rows());
+    linalg::gemm_into(dfeat, dlogits, p[head], false, true);
+  }
 
   const int layers = static_cast<int>(pass.layers.size());
   if (is_conv_kind(arch.kind)) {
     const std::size_t per = arch.kind == "cnn" ? 2 : 4;
-    const Index hw = arch.pixels();
-    // features (B x F*HW) -> dy (HW x B*F, read as HW*B x F).
-    MatOf<S> dy = ConstMap<S>(dfeat.data(), dfeat.size() / hw, hw).transpose();
+    MatOf<S> dy = std::move(dfeat);  // F*HW x B: the last y's layout, F x HW*B
     for (int l = layers - 1; l >= 0; --l) {
       const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];
-      MatOf<S> d = ConstMap<S>(dy.data(), c.y.rows(), c.y.cols());
+      dy.resize(c.y.rows(), c.y.cols());  // same size: a new shape, the data kept
       MatOf<S> da;
-      conv_backward(arch, p, trainable, per * static_cast<std::size_t>(l), c, d, g, l > 0, &da);
+      conv_backward(arch, p, trainable, per * static_cast<std::size_t>(l), c, dy, g, l > 0, &da);
       dy = std::move(da);
     }
   } else {
@@ -240,7 +277,7 @@ SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::ve
     for (int l = layers - 1; l >= 0; --l) {
       const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];
       const std::size_t t = 2 * static_cast<std::size_t>(l);
-      dy.array() *= (c.y.array() > S(0)).template cast<S>();
+      relu_backward(dy, c.y);
       g[t].resize(p[t].rows(), p[t].cols());
       linalg::gemm_into(g[t], c.a, dy, true, false);
       g[t + 1] = dy.colwise().sum();
@@ -252,14 +289,15 @@ SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::ve
     }
   }
   for (std::size_t i = 0; i < p.size(); ++i)
-    if (trainable[i]) r.grads.push_back(g[i].template cast<double>());
+    if (trainable[i]) r.grads.push_back(std::move(g[i]));
   return r;
 }
 
 template struct Weights<float>;
 template struct Weights<double>;
-template SliceResult backprop_slice<float>(const Weights<float>&, const MatOf<float>&, const std::vector<int>&, double);
-template SliceResult backprop_slice<double>(const Weights<double>&, const MatOf<double>&, const std::vector<int>&,
+template SliceResult<float> backprop_slice<float>(const Weights<float>&, const MatOf<float>&, const std::vector<int>&,
+                                                  double);
+template SliceResult<double> backprop_slice<double>(const Weights<double>&, const MatOf<double>&, const std::vector<int>&,
                                             double);
 template MatOf<float> forward_logits<float>(const Weights<float>&, const MatOf<float>&);
 template MatOf<double> forward_logits<double>(const Weights<double>&, const MatOf<double>&);

@@ -28,17 +28,18 @@ struct Weights {
   std::vector<MatOf<S>> p;  // in model.params order
 };
 
+template <class S>
 struct SliceResult {
   double loss = 0;     // weight * mean cross-entropy over the slice
   long correct = 0;    // rows whose largest logit is the label
-  std::vector<Eigen::MatrixXd> grads;  // d loss / d param, trainable params in order
+  std::vector<MatOf<S>> grads;  // d loss / d param, trainable params in order
 };
 
 // Loss and gradient of one slice: x (rows x HW*C, channels last) with labels,
 // the mean cross-entropy multiplied by `weight` (the slice's share of the
 // mini-batch).
 template <class S>
-SliceResult backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::vector<int>& labels, double weight);
+SliceResult<S> backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std::vector<int>& labels, double weight);
 
 // Logits (rows x classes) without gradients.
 template <class S>

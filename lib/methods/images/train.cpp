@@ -29,15 +29,16 @@ std::vector<long> epoch_order(std::uint64_t seed, long epoch, long n) {
   return o;
 }
 
-void rmsprop_update(learn::Adam& s, std::vector<Eigen::MatrixXd*>& params, const std::vector<Eigen::MatrixXd>& grads,
+template <class S>
+void rmsprop_update(learn::AdamOf<S>& s, std::vector<Eigen::MatrixXd*>& params, const std::vector<MatOf<S>>& grads,
                     double lr) {
-  const double rho = 0.9, eps = 1e-7;
+  const S rho = S(0.9), eps = S(1e-7), rate = static_cast<S>(lr);
   if (s.v.empty())
-    for (const auto& g : grads) s.v.push_back(Eigen::MatrixXd::Zero(g.rows(), g.cols()));
+    for (const auto& g : grads) s.v.push_back(MatOf<S>::Zero(g.rows(), g.cols()));
   ++s.step;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    s.v[i] = rho * s.v[i] + (1 - rho) * grads[i].cwiseProduct(grads[i]);
-    params[i]->array() -= lr * grads[i].array() / (s.v[i].array().sqrt() + eps);
+    s.v[i] = rho * s.v[i] + (S(1) - rho) * grads[i].cwiseProduct(grads[i]);
+    params[i]->array() -= (rate * grads[i].array() / (s.v[i].array().sqrt() + eps)).template cast<double>();
   }
 }
 
@@ -75,54 +76,67 @@ SupervisedOptions SupervisedOptions::from_json(const nlohmann::json& j) {
 }
 
 namespace {
-// Forward and backward of the batch's slices in S; per-slice results in slice order.
+// One mini-batch in S: the forward and backward passes of its slices (on up
+// to `threads` threads), their losses and gradients summed in slice order so
+// that the result does not depend on the thread count. Returns the loss; the
+// gradient (trainable params in order) goes to *grads.
 template <class S>
-std::vector<SliceResult> backprop_batch(const ImageModel& model, const tasks::ImageSplit& data,
-                                        const std::vector<long>& rows, int threads) {
+double backprop_batch(const ImageModel& model, const tasks::ImageSplit& data, const std::vector<long>& rows,
+                      int threads, std::vector<MatOf<S>>* grads, double* correct) {
   const long b = static_cast<long>(rows.size());
   const long slices = std::min(kBatchSlices, b);
   const Weights<S> weights(model);
-  std::vector<SliceResult> out(static_cast<std::size_t>(slices));
+  std::vector<SliceResult<S>> parts(static_cast<std::size_t>(slices));
   parallel_for(slices, threads, [&](long s) {
     // Slice s: rows [first, last) of the batch; its loss is weighted by its share of the batch.
     const long first = b * s / slices, last = b * (s + 1) / slices;
     MatOf<S> xb(last - first, data.x.cols());
     std::vector<int> yb(std::size_t(last - first));
     for (long i = first; i < last; ++i) {
-      xb.row(i - first) = data.x.row(rows[std::size_t(i)]).cast<S>();
+      xb.row(i - first) = data.x.row(rows[std::size_t(i)]).template cast<S>();
       yb[std::size_t(i - first)] = data.labels[std::size_t(rows[std::size_t(i)])];
     }
-    out[std::size_t(s)] = backprop_slice(weights, xb, yb, double(last - first) / double(b));
+    parts[std::size_t(s)] = backprop_slice(weights, xb, yb, double(last - first) / double(b));
   });
-  return out;
+  double loss = 0;
+  for (const auto& part : parts) {
+    loss += part.loss;
+    if (correct) *correct += static_cast<double>(part.correct);
+  }
+  *grads = std::move(parts[0].grads);
+  for (std::size_t s = 1; s < parts.size(); ++s)
+    for (std::size_t k = 0; k < grads->size(); ++k) (*grads)[k] += parts[s].grads[k];
+  return loss;
+}
+}  // namespace
+
+namespace {
+template <class S>
+double train_step_as(SupervisedState& st, learn::AdamOf<S>& opt, const tasks::ImageSplit& data,
+                     const std::vector<long>& rows, double* correct, int threads) {
+  std::vector<MatOf<S>> grads;
+  const double l = backprop_batch<S>(st.model, data, rows, threads, &grads, correct);
+  if (!std::isfinite(l))
+    throw RunError("the loss became " + std::string(std::isnan(l) ? "NaN" : "infinite") + " at epoch " +
+                   std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch + 1));
+  std::vector<Eigen::MatrixXd*> targets;
+  for (auto& p : st.model.params)
+    if (p.trainable) targets.push_back(&p.value);
+  if (st.options.optimizer == "adam") {
+    opt.lr = st.options.lr;
+    opt.update(targets, grads, threads);
+  } else {
+    rmsprop_update(opt, targets, grads, st.options.lr);
+  }
+  return l;
 }
 }  // namespace
 
 double train_step(SupervisedState& st, const tasks::ImageSplit& data, const std::vector<long>& rows, double* correct,
                   int threads) {
-  std::vector<SliceResult> parts = st.options.precision == learn::Precision::float32
-                                       ? backprop_batch<float>(st.model, data, rows, threads)
-                                       : backprop_batch<double>(st.model, data, rows, threads);
-  double l = 0;
-  for (const auto& part : parts) l += part.loss;  // in slice order: independent of threads
-  if (!std::isfinite(l))
-    throw RunError("the loss became " + std::string(std::isnan(l) ? "NaN" : "infinite") + " at epoch " +
-                   std::to_string(st.epoch + 1) + ", batch " + std::to_string(st.batch + 1));
-  std::vector<Eigen::MatrixXd> total = std::move(parts[0].grads);
-  for (std::size_t s = 1; s < parts.size(); ++s)
-    for (std::size_t k = 0; k < total.size(); ++k) total[k] += parts[s].grads[k];
-  std::vector<Eigen::MatrixXd*> targets;
-  for (auto& p : st.model.params)
-    if (p.trainable) targets.push_back(&p.value);
-  if (st.options.optimizer == "adam") {
-    st.opt.lr = st.options.lr;
-    st.opt.update(targets, total);
-  } else {
-    rmsprop_update(st.opt, targets, total, st.options.lr);
-  }
-  if (correct)
-    for (const auto& part : parts) *correct += static_cast<double>(part.correct);
-  return l;
+  return st.options.precision == learn::Precision::float32
+             ? train_step_as<float>(st, st.opt32, data, rows, correct, threads)
+             : train_step_as<double>(st, st.opt, data, rows, correct, threads);
 }
 
 SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& train, const SupervisedHooks& hooks,
@@ -162,10 +176,11 @@ ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks:
   ClassifierEval r;
   const int k = model.arch.classes;
   r.confusion = Eigen::MatrixXi::Zero(k, k);
+  const Weights<double> weights(model);  // the hand-written forward pass, in double
   double loss = 0;
   for (long first = 0; first < data.size(); first += batch) {
     const long count = std::min<long>(batch, data.size() - first);
-    const ad::Mat logits = model.logits(data.x.middleRows(first, count));
+    const ad::Mat logits = forward_logits<double>(weights, data.x.middleRows(first, count));
     for (long i = 0; i < count; ++i) {
       ad::Index best;
       logits.row(i).maxCoeff(&best);

@@ -45,7 +45,10 @@ struct SupervisedState {
   long epoch = 0;           // epochs completed
   long batch = 0;           // batches completed in the current epoch
   double run_loss = 0, run_correct = 0, run_seen = 0;  // the current epoch so far
-  learn::Adam opt;                 // Adam moments; RMSprop uses opt.v only (one per trainable parameter)
+  // Adam moments; RMSprop uses v only (one per trainable parameter). A
+  // float32 run keeps them in float (opt32), a float64 run in double (opt).
+  learn::Adam opt;
+  learn::AdamOf<float> opt32;
   SupervisedLog log;
 };
 

@@ -21,6 +21,17 @@ struct AdamOf {
   // params[i] -= lr * mhat / (sqrt(vhat) + eps), moments initialised on first use.
   // Entry-wise, so `threads` splits it without changing a single bit.
   void update(std::vector<Eigen::MatrixXd*>& params, const std::vector<Mat>& grads, int threads = 1);
+
+  // The same state with the moments converted (float -> double -> float is
+  // exact: checkpoints hold double, a float run resumes bit-identically).
+  template <class T>
+  AdamOf<T> cast() const {
+    AdamOf<T> o;
+    o.lr = lr, o.beta1 = beta1, o.beta2 = beta2, o.eps = eps, o.step = step;
+    for (const auto& x : m) o.m.push_back(x.template cast<T>());
+    for (const auto& x : v) o.v.push_back(x.template cast<T>());
+    return o;
+  }
 };
 using Adam = AdamOf<double>;
 

@@ -2,6 +2,8 @@
 
 #include "util/error.hpp"
 
+#include <utility>
+
 namespace symlearn::images {
 
 namespace {
@@ -13,32 +15,6 @@ std::vector<double> stored(const ImageParam& like, const ad::Mat& value) {
 
 io::ShapePattern pattern(const ImageParam& p) { return {p.stored.begin(), p.stored.end()}; }
 
-// The optimizer's moments, stored as float64 whatever the run's precision
-// (float -> double -> float is exact, so a float32 run resumes bit-identically).
-template <class S>
-void write_moments(learn::ModelWriter& w, const SupervisedState& st, const learn::AdamOf<S>& opt) {
-  if (opt.step == 0) return;
-  w.optimizer_step(opt.step);
-  std::size_t k = 0;  // moments exist for the trainable parameters only; RMSprop keeps v alone
-  for (const auto& p : st.model.params) {
-    if (!p.trainable) continue;
-    if (k < opt.m.size()) w.moment("m", p.name, p.stored, stored(p, opt.m[k].template cast<double>()));
-    w.moment("v", p.name, p.stored, stored(p, opt.v[k].template cast<double>()));
-    ++k;
-  }
-}
-
-template <class S>
-void read_moments(const learn::ModelReader& r, const SupervisedState& st, learn::AdamOf<S>& opt) {
-  const std::int64_t step = r.optimizer_step();
-  if (step <= 0) return;
-  opt.step = step;
-  for (const auto& p : st.model.params) {
-    if (!p.trainable) continue;
-    if (st.options.optimizer == "adam") opt.m.push_back(from_stored(p, r.moment("m", p.name, pattern(p))).template cast<S>());
-    opt.v.push_back(from_stored(p, r.moment("v", p.name, pattern(p))).template cast<S>());
-  }
-}
 }  // namespace
 
 void save_classifier(const std::string& target, const std::string& created_by, const SupervisedState& st,
@@ -63,8 +39,18 @@ void save_classifier(const std::string& target, const std::string& created_by, c
   w.log("epoch_accuracy", st.log.epoch_accuracy);
   w.log_description("step_loss: cross-entropy of each mini-batch; epoch_loss, epoch_accuracy: means over each "
                     "epoch's mini-batches (training data, while training)");
-  if (st.options.precision == learn::Precision::float32) write_moments(w, st, st.opt32);
-  else write_moments(w, st, st.opt);
+  // Moments are stored as float64 whatever the run's precision.
+  const learn::Adam opt = st.options.precision == learn::Precision::float32 ? st.opt32.cast<double>() : st.opt;
+  if (opt.step > 0) {
+    w.optimizer_step(opt.step);
+    std::size_t k = 0;  // moments exist for the trainable parameters only; RMSprop keeps v alone
+    for (const auto& p : st.model.params) {
+      if (!p.trainable) continue;
+      if (k < opt.m.size()) w.moment("m", p.name, p.stored, stored(p, opt.m[k]));
+      w.moment("v", p.name, p.stored, stored(p, opt.v[k]));
+      ++k;
+    }
+  }
   w.commit();
 }
 
@@ -98,8 +84,15 @@ LoadedClassifier load_classifier(const io::Reader& f) {
   st.log.step_loss = r.log("step_loss");
   st.log.epoch_loss = r.log("epoch_loss");
   st.log.epoch_accuracy = r.log("epoch_accuracy");
-  if (st.options.precision == learn::Precision::float32) read_moments(r, st, st.opt32);
-  else read_moments(r, st, st.opt);
+  if (const std::int64_t step = r.optimizer_step(); step > 0) {
+    st.opt.step = step;
+    for (const auto& p : st.model.params) {
+      if (!p.trainable) continue;
+      if (st.options.optimizer == "adam") st.opt.m.push_back(from_stored(p, r.moment("m", p.name, pattern(p))));
+      st.opt.v.push_back(from_stored(p, r.moment("v", p.name, pattern(p))));
+    }
+  }
+  if (st.options.precision == learn::Precision::float32) st.opt32 = std::exchange(st.opt, {}).cast<float>();
   return out;
 }
 

@@ -61,7 +61,7 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
   // Tasks are processed in fixed chunks whose partial sums are added in chunk
   // order, so the result does not depend on the thread count; a chunk is
   // small enough for its mn x chunk matrices to stay in cache.
-  constexpr long kChunk = 8;
+  constexpr long kChunk = 16;
   const long chunks = (B + kChunk - 1) / kChunk;
   std::vector<Mat> dU_part(chunks, Mat::Zero(learned_u ? mn : 0, k));
   std::vector<Vec> b_part(chunks, Vec::Zero(second ? mn : 0));

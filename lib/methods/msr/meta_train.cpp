@@ -176,9 +176,14 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
     if (!finite)
       throw RunError("the meta-training loss became " + std::string(std::isnan(loss) ? "NaN" : "non-finite") +
                      " at step " + std::to_string(st.step + 1) + " (try a smaller --outer-lr or --inner-lr)");
-    if (opt.outer_opt == "adam") {
+    if (opt.outer_opt == "adam" && opt.precision == learn::Precision::float32) {
+      std::vector<Eigen::MatrixXf> g32;
+      for (const auto& g : grads) g32.push_back(g.cast<float>());
+      st.adam32.lr = opt.outer_lr;
+      st.adam32.update(targets, g32, threads);
+    } else if (opt.outer_opt == "adam") {
       st.adam.lr = opt.outer_lr;
-      st.adam.update(targets, grads);
+      st.adam.update(targets, grads, threads);
     } else {
       learn::sgd_update(targets, grads, opt.outer_lr);
     }

@@ -60,7 +60,9 @@ struct TrainLog {
 struct TrainState {
   msr::MetaModel model;
   MetaTrainOptions options;
+  // Adam's state: in double (adam), or in float for float32 runs (adam32).
   learn::Adam adam;
+  learn::AdamOf<float> adam32;
   long step = 0;  // outer steps done
   TrainLog log;
 };

@@ -2,6 +2,8 @@
 
 #include "util/error.hpp"
 
+#include <utility>
+
 namespace symlearn::msr {
 
 void save_model(const std::string& target, const std::string& created_by, const TrainState& st,
@@ -19,11 +21,13 @@ void save_model(const std::string& target, const std::string& created_by, const 
   w.log("val_loss", log.val_loss);
   w.log_description("train_loss: mean query MSE of each outer step's meta-batch; val_loss at val_step: mean query "
                     "MSE on held-out training tasks");
-  if (st.adam.step > 0) {
-    w.optimizer_step(st.adam.step);
+  // Moments are stored as float64 whatever the run's precision.
+  const learn::Adam adam = st.options.precision == learn::Precision::float32 ? st.adam32.cast<double>() : st.adam;
+  if (adam.step > 0) {
+    w.optimizer_step(adam.step);
     for (std::size_t i = 0; i < st.model.params.size(); ++i) {
-      w.moment("m", st.model.params[i].name, st.adam.m[i]);
-      w.moment("v", st.model.params[i].name, st.adam.v[i]);
+      w.moment("m", st.model.params[i].name, adam.m[i]);
+      w.moment("v", st.model.params[i].name, adam.v[i]);
     }
   }
   w.commit();
@@ -57,6 +61,8 @@ LoadedModel load_model(const io::Reader& f) {
       out.state.adam.v.push_back(r.moment("v", p.name, p.value.rows(), p.value.cols()));
     }
   }
+  if (out.state.options.precision == learn::Precision::float32)
+    out.state.adam32 = std::exchange(out.state.adam, {}).cast<float>();
   return out;
 }
 

@@ -25,27 +25,79 @@ Eigen::Map<MatOf<S>> unvec(S* p, int m, int n) {
   return {p, m, n};
 }
 
-// maml-conv's fixed sharing: column t of U puts f[t] at W[j, j+t].
+// maml-conv's W[j, j+t] = f[t] applied to the rows of x (N x n): N x m.
 template <class S>
-MatOf<S> conv_sharing(int m, int n, int taps) {
-  MatOf<S> u = MatOf<S>::Zero(static_cast<Eigen::Index>(m) * n, taps);
-  for (int t = 0; t < taps; ++t)
-    for (int j = 0; j < m; ++j) u(j + static_cast<Eigen::Index>(m) * (j + t), t) = S(1);
-  return u;
+MatOf<S> conv(const MatOf<S>& x, const VecOf<S>& f, int m) {
+  MatOf<S> p = f(0) * x.leftCols(m);
+  for (Eigen::Index t = 1; t < f.size(); ++t) p += f(t) * x.middleCols(t, m);
+  return p;
+}
+
+// Its adjoint in f: out[t] = sum_{r,j} r(r, j) x(r, j+t), i.e. U^T vec(r^T x).
+template <class S>
+VecOf<S> correlate(const MatOf<S>& r, const MatOf<S>& x, int taps) {
+  VecOf<S> out(taps);
+  for (int t = 0; t < taps; ++t) out(t) = r.cwiseProduct(x.middleCols(t, r.cols())).sum();
+  return out;
+}
+
+// maml-conv through its structure: the products with the banded W cost
+// N*m*s instead of N*m*n (the dense kernel below with U fixed would do the
+// same arithmetic 20x slower). Same formulas, U = the one-hot band.
+template <class S>
+BatchResult conv_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
+                             const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
+  using Vec = VecOf<S>;
+  const int m = model.arch.output_dim, s = model.arch.kernel;
+  const int f_index = model.find("f0"), lr_index = model.inner_lr_of(f_index);
+  const Vec f0 = model.params[f_index].value.col(0).cast<S>();
+  Vec lr = Vec::Constant(s, static_cast<S>(model.arch.inner_lr));
+  if (lr_index >= 0) {
+    const Eigen::MatrixXd& l = model.params[lr_index].value;
+    lr = l.size() == 1 ? Vec::Constant(s, static_cast<S>(l(0, 0))) : Vec(l.reshaped().cast<S>());
+  }
+  std::vector<double> losses(count);
+  Eigen::MatrixXd dv(s, count), hg(s, count);  // per task: dLq/df0 and h o g
+  parallel_for(count, threads, [&](long t) {
+    const tasks::EpisodeOf<S> e = episode(t);
+    const S cs = S(2) / (static_cast<S>(e.xs.rows()) * static_cast<S>(m));
+    const S cq = S(2) / (static_cast<S>(e.xq.rows()) * static_cast<S>(m));
+    const Vec g = cs * correlate<S>(conv<S>(e.xs, f0, m) - e.ys, e.xs, s);
+    const Vec f = f0 - lr.cwiseProduct(g);
+    const MatOf<S> rq = conv<S>(e.xq, f, m) - e.yq;
+    losses[t] = static_cast<double>(rq.squaredNorm() * cq / S(2));
+    const Vec h = cq * correlate<S>(rq, e.xq, s);
+    Vec d = h;
+    if (!inner.first_order) d -= cs * correlate<S>(conv<S>(e.xs, Vec(lr.cwiseProduct(h)), m), e.xs, s);
+    dv.col(t) = d.template cast<double>();
+    hg.col(t) = h.cwiseProduct(g).template cast<double>();
+  });
+  BatchResult r;
+  const double inv = 1.0 / static_cast<double>(count);
+  for (double l : losses) r.mean_loss += l;  // in task order
+  r.mean_loss *= inv;
+  r.mean_grads.resize(model.params.size());
+  r.mean_grads[f_index] = dv.rowwise().sum() * inv;
+  if (lr_index >= 0) {
+    const Eigen::VectorXd d = -hg.rowwise().sum() * inv;
+    const Eigen::MatrixXd& l = model.params[lr_index].value;
+    r.mean_grads[lr_index] = l.size() == 1 ? Eigen::MatrixXd::Constant(1, 1, d.sum()) : Eigen::MatrixXd(d);
+  }
+  return r;
 }
 }  // namespace
 
 template <class S>
 BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                             const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
+  if (model.arch.kind == "maml-conv") return conv_fused_batch<S>(model, inner, count, episode, threads);
   using Mat = MatOf<S>;
   using Vec = VecOf<S>;
   const int m = model.arch.output_dim, n = model.arch.input_dim;
   const long mn = static_cast<long>(m) * n;
   const long B = count;
-  const bool learned_u = model.arch.kind == "msr-fc";
-  const int v_index = model.find(learned_u ? "v0" : "f0");
-  const Mat U = learned_u ? Mat(model.params[model.find("U")].value.cast<S>()) : conv_sharing<S>(m, n, model.arch.kernel);
+  const int v_index = model.find("v0");
+  const Mat U = model.params[model.find("U")].value.cast<S>();
   const Vec v0 = model.params[v_index].value.col(0).cast<S>();  // k
   const int k = static_cast<int>(U.cols());
   const int lr_index = model.inner_lr_of(v_index);
@@ -63,7 +115,7 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
   // small enough for its mn x chunk matrices to stay in cache.
   constexpr long kChunk = 16;
   const long chunks = (B + kChunk - 1) / kChunk;
-  std::vector<Mat> dU_part(chunks, Mat::Zero(learned_u ? mn : 0, k));
+  std::vector<Mat> dU_part(chunks, Mat::Zero(mn, k));
   std::vector<Vec> b_part(chunks, Vec::Zero(second ? mn : 0));
   Mat G(k, B), H(k, B);
   std::vector<double> losses(B);
@@ -99,7 +151,7 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
     linalg::gemm_into(Hc, U, Q, true, false);                                  // h_t = U^T vec(Gq_t)
     if (second) VZ.rightCols(C) = -(lr.asDiagonal() * Hc);                     // -z_t
     else VZ.rightCols(C).setZero();
-    if (learned_u) linalg::gemm_into(dU_part[ch], QA, VZ, false, true, S(1), S(1));  // sum vec(Gq) v'^T - a z^T
+    linalg::gemm_into(dU_part[ch], QA, VZ, false, true, S(1), S(1));          // sum vec(Gq) v'^T - a z^T
     if (second) {
       Mat UZ(mn, C);
       linalg::gemm_into(UZ, U, VZ.rightCols(C), false, false, S(-1));         // U z_t
@@ -120,19 +172,16 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
   r.mean_loss *= inv;
   const Eigen::MatrixXd Hd = H.template cast<double>(), Gd = G.template cast<double>();
   Eigen::VectorXd dv0 = Hd.rowwise().sum();
-  Eigen::MatrixXd dU;
-  if (learned_u) {
-    dU = dU_part[0].template cast<double>();
-    for (long ch = 1; ch < chunks; ++ch) dU += dU_part[ch].template cast<double>();
-  }
+  Eigen::MatrixXd dU = dU_part[0].template cast<double>();
+  for (long ch = 1; ch < chunks; ++ch) dU += dU_part[ch].template cast<double>();
   if (second) {
     Eigen::VectorXd bsum = b_part[0].template cast<double>();
     for (long ch = 1; ch < chunks; ++ch) bsum += b_part[ch].template cast<double>();
-    if (learned_u) dU.noalias() -= bsum * model.params[v_index].value.col(0).transpose();
+    dU.noalias() -= bsum * model.params[v_index].value.col(0).transpose();
     dv0.noalias() -= U.template cast<double>().transpose() * bsum;
   }
   r.mean_grads.resize(model.params.size());
-  if (learned_u) r.mean_grads[model.find("U")] = dU * inv;
+  r.mean_grads[model.find("U")] = dU * inv;
   r.mean_grads[v_index] = dv0 * inv;
   if (lr_index >= 0) {
     const Eigen::VectorXd hg = -(Hd.cwiseProduct(Gd)).rowwise().sum() * inv;  // k

@@ -18,9 +18,10 @@
 // First order drops the terms through g's dependence on U and v0 (U^T b_t,
 // a_t z_t^T, b_t v0^T).
 //
-// maml-conv is the same layer with U fixed: the one-hot (mn x s) map from
-// the filter taps to the banded W (W[j, j+t] = f[t]); its dU is not formed.
-// The kernel runs in float or double; parameters and results stay double.
+// maml-conv is the same layer with U fixed to the one-hot band
+// (W[j, j+t] = f[t]), computed through its structure: a product with W is a
+// 1-D convolution, U^T vec(.) a correlation. The kernels run in float or
+// double; parameters and results stay double.
 #pragma once
 
 #include "learn/precision.hpp"

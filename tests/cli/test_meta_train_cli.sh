@@ -97,3 +97,23 @@ cmp -s "$WORK/after.h5" "$WORK/cfg.h5" || fail "--config sections did not give t
 printf '[msr-fc]\nstepz = 4\n' >"$WORK/typo.ini"
 expect_error 2 "meta-train: --config: .*stepz" "$M" --config "$WORK/typo.ini" msr-fc "$WORK/tasks.h5" -o "$WORK/x.h5"
 echo ok
+
+# --precision: float32 by default for the fused MSR kernel and the image passes, float64 on request,
+# recorded in the file; the autodiff path records float64; a bad value is refused.
+expect_ok "$M" msr-fc $TRAIN --steps 6 "$WORK/tasks.h5" -o "$WORK/p32.h5"
+expect_ok "$M" msr-fc $TRAIN --steps 6 --precision float64 "$WORK/tasks.h5" -o "$WORK/p64.h5"
+expect_ok "$M" msr-fc $TRAIN --steps 6 --inner-steps 2 "$WORK/tasks.h5" -o "$WORK/pad.h5"
+expect_ok "$M" cnn --epochs 1 --filters 2 --quiet --precision float64 "$WORK/rs.h5" -o "$WORK/c64.h5"
+$PY - "$WORK/p32.h5" "$WORK/p64.h5" "$WORK/pad.h5" "$WORK/c64.h5" <<'PY' || fail "precision records and values"
+import h5py, json, sys
+import numpy as np
+cfg = [json.loads(h5py.File(f, "r").attrs["config"])["training"]["precision"] for f in sys.argv[1:]]
+assert cfg == ["float32", "float64", "float64", "float64"], cfg
+u32, u64 = (h5py.File(f, "r")["params/U"][()] for f in sys.argv[1:3])
+assert not np.array_equal(u32, u64), "float32 and float64 trained identically"
+assert np.abs(u32 - u64).max() < 1e-4 * np.abs(u64).max(), np.abs(u32 - u64).max()
+PY
+expect_error 2 "meta-train: --precision must be float32 or float64, not 'half'" \
+  "$M" msr-fc --precision half "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: --precision is not an option of maml-fc" \
+  "$M" maml-fc --precision float32 "$WORK/tasks.h5" -o "$WORK/x.h5"

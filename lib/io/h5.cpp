@@ -95,6 +95,15 @@ hid_t untimed_plist(hid_t cls) {
 
 Handle untimed(hid_t cls) { return Handle(untimed_plist(cls)); }
 
+// File access for writing in the HDF5 1.10 format: its superblock, object
+// headers (attributes included) and B-trees carry checksums, so corrupted
+// metadata is detected on read. (HDF5 >= 1.10 and h5py read it.)
+hid_t checksummed_fapl() {
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+  return fapl;
+}
+
 std::string parent_of(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
@@ -267,7 +276,13 @@ void Reader::read_numeric(const std::string& dataset, long long mem_type, void* 
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw InputError(name_ + ": " + dataset + " is not numeric");
   if (count > 0 && H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+    throw InputError(unreadable(dataset));
+}
+
+std::string Reader::unreadable(const std::string& dataset) const {
+  // A Fletcher32 mismatch (symlearn's own files checksum every chunk) or data
+  // past the end of a truncated file: either way the bytes are not what was written.
+  return with_detail(name_ + ": " + dataset + " cannot be read: the file is corrupt or truncated");
 }
 
 std::uint64_t Reader::checked_count(const std::string& dataset, const Shape& s, std::size_t element) const {
@@ -294,7 +309,7 @@ std::vector<std::int64_t> Reader::read_ints(const std::string& dataset, Shape* s
   std::vector<std::int64_t> out(checked_count(dataset, s, sizeof(std::int64_t)));
   if (!out.empty() &&
       H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
-    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read (truncated or corrupt?)"));
+    throw InputError(unreadable(dataset));
   if (shape_out) *shape_out = s;
   return out;
 }
@@ -310,7 +325,7 @@ std::vector<std::string> Reader::read_strings(const std::string& dataset) const 
   H5Tset_size(mem.get(), H5T_VARIABLE);
   H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
   if (!raw.empty() && H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
-    throw InputError(with_detail(name_ + ": " + dataset + " cannot be read"));
+    throw InputError(unreadable(dataset));
   std::vector<std::string> out;
   out.reserve(raw.size());
   for (char* p : raw) out.emplace_back(p ? p : "");
@@ -417,14 +432,16 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
   if (is_stdio(target) || (exists && !S_ISREG(st.st_mode))) {
     name_ = is_stdio(target) ? "<stdout>" : target;
     refuse_terminal(target);
+    // Built in a temporary file in TMPDIR and copied out on commit (HDF5's
+    // in-memory image of a 1.10-format file carries a stale superblock checksum).
     in_memory_ = true;
-    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-    H5Pset_fapl_core(fapl.get(), 1 << 20, 0);  // in memory, no backing file
-    file_ = H5Fcreate("symlearn-image.h5", H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), fapl.get());
+    const char* dir = std::getenv("TMPDIR");
+    close(create_temp_beside(std::string(dir && *dir ? dir : "/tmp") + "/symlearn-out.h5", temp_));
+    file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), Handle(checksummed_fapl()).get());
   } else {
     name_ = target;
     close(create_temp_beside(target, temp_));
-    file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), H5P_DEFAULT);
+    file_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, untimed(H5P_FILE_CREATE).get(), Handle(checksummed_fapl()).get());
   }
   if (file_ < 0) {
     const std::string msg = with_detail(name_ + ": cannot create HDF5 file");
@@ -476,12 +493,17 @@ void Writer::create(const std::string& dataset, const Shape& shape, DType stored
   group(parent_of(dataset));
   Handle dcpl(untimed(H5P_DATASET_CREATE));
   const std::uint64_t total = count_of(shape);
-  if (!shape.empty() && total > 0 && shape[0] > 1) {
-    // Chunks of whole leading slices, about 1 MiB each, so slabs align with chunks.
+  if (!shape.empty() && total > 0) {
+    // Chunks of whole leading slices, about 1 MiB each, so slabs align with
+    // chunks; each chunk carries a Fletcher32 checksum that HDF5 verifies on
+    // every read, so a flipped byte in the data is an error, not a value.
     const std::uint64_t slice = total / shape[0] * type_size(stored);
     std::vector<hsize_t> chunk = dims;
     chunk[0] = std::clamp<hsize_t>((1u << 20) / std::max<std::uint64_t>(slice, 1), 1, dims[0]);
-    if (slice * chunk[0] < (std::uint64_t(1) << 32)) H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+    if (slice * chunk[0] < (std::uint64_t(1) << 32)) {
+      H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+      H5Pset_fletcher32(dcpl.get());
+    }
   }
   Handle lcpl(intermediate_lcpl());
   Handle ds(H5Dcreate2(file_, dataset.c_str(), file_type(stored), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
@@ -584,19 +606,26 @@ std::uint64_t Writer::commit() {
   if (file_ < 0) throw std::logic_error("Writer::commit called twice");
   if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw RunError(with_detail(name_ + ": cannot flush"));
   if (in_memory_) {
-    const ssize_t size = H5Fget_file_image(file_, nullptr, 0);
-    if (size < 0) throw RunError(with_detail(name_ + ": cannot build the file image"));
-    std::vector<char> image(static_cast<std::size_t>(size));
-    if (H5Fget_file_image(file_, image.data(), image.size()) < 0)
-      throw RunError(with_detail(name_ + ": cannot build the file image"));
-    H5Fclose(file_);
+    const herr_t closed = H5Fclose(file_);
     file_ = -1;
+    if (closed < 0) throw RunError(with_detail(name_ + ": cannot close"));
+    std::FILE* in = std::fopen(temp_.c_str(), "rb");
     std::FILE* out = is_stdio(target_) ? stdout : std::fopen(target_.c_str(), "wb");
-    if (!out) throw RunError(name_ + ": cannot open for writing: " + std::strerror(errno));
-    const bool ok = std::fwrite(image.data(), 1, image.size(), out) == image.size() && std::fflush(out) == 0;
+    if (!in || !out) {
+      if (in) std::fclose(in);
+      throw RunError(name_ + ": cannot open for writing: " + std::strerror(errno));
+    }
+    std::vector<char> block(1 << 20);
+    std::uint64_t total = 0;
+    bool ok = true;
+    for (std::size_t got; ok && (got = std::fread(block.data(), 1, block.size(), in)) > 0; total += got)
+      ok = std::fwrite(block.data(), 1, got, out) == got;
+    ok = ok && !std::ferror(in) && std::fflush(out) == 0;
+    std::fclose(in);
     if (out != stdout) std::fclose(out);
+    discard();
     if (!ok) throw RunError(name_ + ": write failed: " + std::strerror(errno));
-    return image.size();
+    return total;
   }
   const herr_t closed = H5Fclose(file_);
   file_ = -1;

@@ -2,13 +2,16 @@
 //
 // - A path of "-" reads an HDF5 file from stdin / writes one to stdout. HDF5
 //   needs a seekable file, so stdin is spooled to a temporary file in TMPDIR
-//   (unlinked once open); stdout output is built in memory (core driver) and
-//   written out on commit(). Binary is never written to a terminal.
+//   (unlinked once open); stdout output is built in a temporary file there
+//   and copied out on commit(). Binary is never written to a terminal.
 // - Output goes to a temporary file beside the target, renamed on commit();
 //   on failure, destruction or SIGINT/SIGTERM the temporary file is removed
 //   and an existing target is left untouched. A target that exists but is not
 //   a regular file (/dev/null, a FIFO) is written in place like stdout: a
 //   rename would replace the device itself.
+// - Files are written in the HDF5 1.10 format (checksummed metadata) with
+//   every non-empty dataset chunked and Fletcher32-checksummed: corruption of
+//   a symlearn-written file is an error on read, never a silent value.
 // - HDF5's own error stack is never printed: failures become InputError
 //   (bad input, exit 2) or RunError (exit 1) with one line naming the file.
 //
@@ -81,6 +84,7 @@ class Reader {
   // The element count of `dataset`; InputError when it cannot fit in memory.
   std::uint64_t checked_count(const std::string& dataset, const Shape& shape, std::size_t element) const;
   void read_numeric(const std::string& dataset, long long mem_type, void* out, std::uint64_t count) const;
+  std::string unreadable(const std::string& dataset) const;  // the message for a failed read
   std::string name_;
   std::string path_;           // empty for stdin
   int spool_ = -1;             // stdin: the (unlinked) temporary file holding its bytes
@@ -135,7 +139,7 @@ class Writer {
   std::string name_;
   std::string target_;
   std::string temp_;
-  bool in_memory_ = false;  // built in memory, written to stdout or a device on commit
+  bool in_memory_ = false;  // built in a TMPDIR file, copied to stdout or a device on commit
   long long file_ = -1;
 };
 

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench repro-msr repro-sparse repro-sharing repro-lconv sanitize clean
+.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-lconv sanitize clean
 
 all: build
 
@@ -18,6 +18,15 @@ build: deps
 # Every unit and end-to-end test (a few minutes on 2 cores).
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The mutation fuzzer over every reader, under AddressSanitizer + UBSan
+# (build-asan/), for FUZZ_SECONDS (default 1800) of wall time; failures in
+# out/fuzz/failures.txt. Not part of `make test` (which runs a 200-mutant slice).
+fuzz: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSYMLEARN_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/lsan.supp /usr/bin/python3 tests/fuzz/fuzz.py \
+	  --bin build-asan/bin --seconds $(or $(FUZZ_SECONDS),1800) --seed $(or $(SEED),1) --timeout 60 --out out/fuzz
 
 # The main job on built-in defaults.
 demo: build

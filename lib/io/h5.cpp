@@ -8,10 +8,13 @@
 #include <hdf5_hl.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -125,6 +128,99 @@ std::uint64_t Array::stride() const {
 
 // ---- Reader -----------------------------------------------------------------
 
+namespace {
+// Every object's metadata, attributes and (within a size budget) data, read
+// in a child process: corrupted metadata can make the HDF5 library itself
+// crash or loop, which no check in this process could survive. The child's
+// verdict is only that it finished: errors it meets are found again, and
+// reported properly, by the reads that follow.
+herr_t probe_object(hid_t loc, const char* name, const H5O_info_t* info, void*) {
+  if (info->type != H5O_TYPE_DATASET) return 0;
+  const hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (ds < 0) return 0;
+  const hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
+  const hid_t native = type >= 0 ? H5Tget_native_type(type, H5T_DIR_DEFAULT) : -1;
+  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  const std::size_t size = native >= 0 ? H5Tget_size(native) : 0;
+  const hsize_t stored = H5Dget_storage_size(ds);
+  const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  // Numeric data only, and no more than the file could hold (the parent refuses the rest).
+  if (n > 0 && size > 0 && (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
+      double(n) * double(size) <= std::min(double(1u << 30), 64.0 * double(stored) + double(1 << 20))) {
+    std::vector<char> buf(static_cast<std::size_t>(n) * size);
+    H5Dread(ds, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
+  }
+  for (hid_t id : {native, type, space})
+    if (id >= 0) H5Idec_ref(id);
+  H5Dclose(ds);
+  return 0;
+}
+
+herr_t probe_attribute(hid_t loc, const char* name, const H5A_info_t*, void*) {
+  const hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  const hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+  if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0 &&
+      H5Sget_simple_extent_npoints(space) == 1) {
+    char* value = nullptr;
+    const hid_t mem = H5Tcopy(type);
+    if (H5Aread(a, mem, &value) >= 0 && value) H5free_memory(value);
+    H5Tclose(mem);
+  }
+  for (hid_t id : {type, space})
+    if (id >= 0) H5Idec_ref(id);
+  H5Aclose(a);
+  return 0;
+}
+
+herr_t probe_attributes_of(hid_t loc, const char* name, const H5O_info_t*, void*) {
+  const hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
+  if (obj < 0) return 0;
+  hsize_t at = 0;
+  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &at, probe_attribute, nullptr);
+  H5Oclose(obj);
+  return 0;
+}
+
+// Throws InputError when reading `path` crashes or hangs the HDF5 library.
+void probe_in_child(const std::string& path, const std::string& name) {
+  struct stat st {};
+  stat(path.c_str(), &st);
+  const double limit_s = 10.0 + static_cast<double>(st.st_size) / 20e6;  // generous: 20 MB/s
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child < 0) return;  // no probe possible: read as before
+  if (child == 0) {
+    silence_hdf5();
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+      H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, probe_attributes_of, nullptr);
+      H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, probe_object, nullptr);
+    }
+    _exit(0);  // no atexit handlers, no HDF5 shutdown: the parent owns the process's state
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  for (;;) {
+    const pid_t r = waitpid(child, &status, WNOHANG);
+    if (r == child) break;
+    if (r < 0 && errno != EINTR) return;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > limit_s) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      char s[32];
+      std::snprintf(s, sizeof s, "%.0f", limit_s);
+      throw InputError(name + ": corrupt: the HDF5 library did not finish reading its structure in " + s +
+                       " s (damaged metadata?)");
+    }
+    usleep(1000);
+  }
+  if (WIFSIGNALED(status))
+    throw InputError(name + ": corrupt: the HDF5 library crashed reading its structure (signal " +
+                     std::to_string(WTERMSIG(status)) + ")");
+}
+}  // namespace
+
 Reader::Reader(const std::string& path, const std::string& format) {
   silence_hdf5();
   if (is_stdio(path)) {
@@ -172,16 +268,19 @@ Reader::Reader(const std::string& path, const std::string& format) {
     if (total == 0) throw InputError("<stdin>: is empty (expected an HDF5 file)");
     stdin_sha256_ = h.hex();
     if (H5Fis_hdf5(tmp.c_str()) <= 0) throw InputError("<stdin>: not an HDF5 file");
+    probe_in_child(tmp, name_);
     file_ = H5Fopen(tmp.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   } else {
     name_ = path_ = path;
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw InputError(path + ": " + std::strerror(errno));
+    note_input_file(path);
     if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory");
     if (H5Fis_hdf5(path.c_str()) <= 0) {
       hdf5_detail();
       throw InputError(path + ": not an HDF5 file");
     }
+    probe_in_child(path, name_);
     file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   }
   if (file_ < 0) throw InputError(with_detail(name_ + ": cannot open as HDF5 (truncated or corrupt?)"));
@@ -297,6 +396,15 @@ std::uint64_t Reader::checked_count(const std::string& dataset, const Shape& s, 
     throw InputError(name_ + ": " + dataset + " " + shape_str(s) + " would need " + need +
                      ", more than this machine's memory (corrupt header?)");
   }
+  // Nor what the file does not hold: unwritten chunks read as fill values, so
+  // a header can claim terabytes in a few bytes. symlearn's files store every
+  // byte; compressed foreign files get a 64x allowance.
+  Handle ds(open_object(dataset));
+  const double stored = static_cast<double>(H5Dget_storage_size(ds.get()));
+  if (bytes > 64.0 * stored + double(1 << 20))
+    throw InputError(name_ + ": " + dataset + " " + shape_str(s) + " claims " + std::to_string(count_of(s)) +
+                     " elements but the file stores " + std::to_string(static_cast<long long>(stored)) +
+                     " bytes of them (corrupt header?)");
   return count_of(s);
 }
 
@@ -385,7 +493,9 @@ std::int64_t Reader::attr_int(const std::string& object, const std::string& attr
 nlohmann::json Reader::config() const {
   const std::string text = attr_string("/", "config");
   try {
-    return nlohmann::json::parse(text);
+    nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object()) throw InputError(name_ + ": the config attribute is not a JSON object");
+    return j;
   } catch (const nlohmann::json::exception&) {
     throw InputError(name_ + ": the config attribute is not valid JSON");
   }
@@ -429,6 +539,7 @@ Writer::Writer(const std::string& target, const std::string& format, const std::
   struct stat st {};
   const bool exists = !is_stdio(target) && stat(target.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) throw InputError(target + ": is a directory");
+  refuse_input_as_output(target);
   if (is_stdio(target) || (exists && !S_ISREG(st.st_mode))) {
     name_ = is_stdio(target) ? "<stdout>" : target;
     refuse_terminal(target);

@@ -165,7 +165,12 @@ std::int64_t ModelReader::optimizer_step() const {
 
 std::vector<double> ModelReader::moment(const std::string& which, const std::string& name,
                                         const io::ShapePattern& shape) const {
-  return f_.read("/optimizer/" + which + "/" + name, shape).data;
+  const std::string dataset = "/optimizer/" + which + "/" + name;
+  std::vector<double> data = f_.read(dataset, shape).data;
+  if (which == "v")
+    for (double x : data)
+      if (x < 0) fail(dataset + " has a negative entry (a second moment cannot be negative)");
+  return data;
 }
 
 ad::Mat ModelReader::moment(const std::string& which, const std::string& name, long rows, long cols) const {

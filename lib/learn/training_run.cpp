@@ -1,6 +1,7 @@
 #include "learn/training_run.hpp"
 
 #include "io/h5.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 #include <csignal>
@@ -17,6 +18,8 @@ TrainingRun::TrainingRun(const std::string& output, const std::string& checkpoin
     : output_(output), default_checkpoint_(checkpoint.empty()) {
   checkpoint_ = !checkpoint.empty() ? checkpoint : io::is_stdio(output) ? std::string() : output + ".ckpt";
   io::refuse_terminal(output);  // before training, not after it
+  refuse_input_as_output(output);
+  refuse_input_as_output(checkpoint_);
   g_stop.store(false);
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);

@@ -121,7 +121,14 @@ void MetaTrainCli::run() const {
   x.seed = c->common.seed;
   x.threads = cli::resolve_threads(c->common.threads);
   x.quiet = c->common.quiet;
-  const nlohmann::json summary = c->trainer->train(x);
+  nlohmann::json summary;
+  try {
+    summary = c->trainer->train(x);
+  } catch (const nlohmann::json::exception& e) {  // a file's config, never an internal error
+    const std::string file = x.resume.empty() ? x.tasks_path : x.resume;
+    throw InputError((io::is_stdio(file) ? std::string("<stdin>") : file) +
+                     ": its config has a field of the wrong type or value (" + e.what() + ")");
+  }
   if (c->common.json) std::cout << summary.dump(2) << std::endl;
 }
 

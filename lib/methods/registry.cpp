@@ -10,9 +10,34 @@
 
 namespace symlearn::methods {
 
+namespace {
+// A config field of the wrong JSON type or value, reached anywhere while a
+// family reads a model file, is that file's fault: exit 2 naming it, never
+// nlohmann's exception as an internal error.
+template <class R, class Q>
+std::function<R(const io::Reader&, const Q&)> naming_file(std::function<R(const io::Reader&, const Q&)> fn) {
+  if (!fn) return fn;
+  return [fn](const io::Reader& f, const Q& q) {
+    try {
+      return fn(f, q);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(f.name() + ": its config has a field of the wrong type or value (" + e.what() + ")");
+    }
+  };
+}
+
+Family guarded(Family f) {
+  f.eval = naming_file(f.eval);
+  f.inspect = naming_file(f.inspect);
+  f.regularize = naming_file(f.regularize);
+  return f;
+}
+}  // namespace
+
 const std::vector<Family>& families() {
   // One line per family, in the order meta-train --help lists them.
-  static const std::vector<Family> all = {msr::family(), sharing::family(), images::family()};
+  static const std::vector<Family> all = {guarded(msr::family()), guarded(sharing::family()),
+                                          guarded(images::family())};
   return all;
 }
 

@@ -29,6 +29,13 @@ void LocallyConnectedSpec::validate() const {
     bad("--kernel " + std::to_string(kernel) + " is larger than --input-dim " + std::to_string(input_dim) +
         " (the output dimension n - s + 1 must be at least 1)");
   if (rank < 1) bad("--rank must be at least 1 (got " + std::to_string(rank) + ")");
+  // Refused before any work: the truth U is (m*n) x (rank*kernel) doubles.
+  if (input_dim > 4096) bad("--input-dim must be in [1, 4096] (got " + std::to_string(input_dim) + ")");
+  if (rank > 256) bad("--rank must be in [1, 256] (got " + std::to_string(rank) + ")");
+  if (double(output_dim()) * input_dim * rank * kernel > double(1 << 27))
+    bad("--input-dim " + std::to_string(input_dim) + ", --kernel " + std::to_string(kernel) + " and --rank " +
+        std::to_string(rank) + " make /truth/symmetry over 2^27 entries");
+  if (samples > 1000000) bad("--samples must be in [1, 1000000]");
   if (samples < 1) bad("--samples must be at least 1 (got " + std::to_string(samples) + ")");
   if (!(test_fraction >= 0.0 && test_fraction < 1.0)) bad("--test-fraction must be in [0, 1)");
   if (!(noise >= 0.0) || !std::isfinite(noise)) bad("--noise must be a finite standard deviation >= 0");

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <vector>
 
 namespace symlearn {
 
@@ -53,6 +55,35 @@ void unregister_temp_file(const std::string& path) {
     if (g_temp_used[i] && path == g_temp_paths[i]) g_temp_used[i] = 0;
 }
 
+namespace {
+struct InputFile {
+  dev_t dev;
+  ino_t ino;
+  std::string path;
+};
+std::mutex g_inputs_mutex;
+std::vector<InputFile> g_inputs;
+}  // namespace
+
+void note_input_file(const std::string& path) {
+  struct stat st {};
+  if (path == "-" || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const std::lock_guard<std::mutex> lock(g_inputs_mutex);
+  for (const auto& f : g_inputs)
+    if (f.dev == st.st_dev && f.ino == st.st_ino) return;
+  g_inputs.push_back({st.st_dev, st.st_ino, path});
+}
+
+void refuse_input_as_output(const std::string& target) {
+  struct stat st {};
+  if (target.empty() || target == "-" || stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const std::lock_guard<std::mutex> lock(g_inputs_mutex);
+  for (const auto& f : g_inputs)
+    if (f.dev == st.st_dev && f.ino == st.st_ino)
+      throw InputError(target + ": is " + (f.path == target ? "an input" : "the same file as the input " + f.path) +
+                       " of this command; refusing to overwrite it (write the output elsewhere)");
+}
+
 bool is_terminal_path(const std::string& path) {
   const int fd = open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return false;
@@ -91,6 +122,7 @@ int create_temp_beside(const std::string& target, std::string& temp) {
 
 void write_file_atomically(const std::string& target, const std::vector<unsigned char>& bytes,
                            const std::string& what) {
+  refuse_input_as_output(target);
   struct stat st {};
   const bool to_stdout = target == "-";
   const bool exists = !to_stdout && stat(target.c_str(), &st) == 0;

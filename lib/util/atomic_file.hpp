@@ -19,6 +19,13 @@ void unregister_temp_file(const std::string& path);
 // the directory cannot take it.
 int create_temp_beside(const std::string& target, std::string& temp);
 
+// Inputs are never overwritten by their own command. Every file a reader
+// opens is noted (device and inode, so links and other spellings count);
+// refuse_input_as_output(target) throws InputError, before any work, when
+// `target` is one of them. The writers call it too, as a last guard.
+void note_input_file(const std::string& path);
+void refuse_input_as_output(const std::string& target);
+
 // Whether `path` names a terminal device (e.g. -o /dev/tty).
 bool is_terminal_path(const std::string& path);
 

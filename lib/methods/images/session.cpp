@@ -69,6 +69,13 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
     st.model = images::ImageModel::init(arch, rng);
   }
   check_fits(st.model.arch, train, tasks_file.name());
+  if (!o.resume.empty()) {  // where the checkpoint says it stopped must exist in this data
+    const long batches = (train.size() + st.options.batch - 1) / st.options.batch;
+    if (st.epoch < 0 || st.batch < 0 || st.batch >= batches || st.opt.step < 0 || st.opt32.step < 0)
+      throw InputError(o.resume + ": its position (epoch " + std::to_string(st.epoch) + ", batch " +
+                       std::to_string(st.batch) + ") does not fit " + std::to_string(batches) +
+                       " batches per epoch (corrupt checkpoint?)");
+  }
 
   learn::TrainingRun run(o.output, o.checkpoint);
   const auto save = [&](const SupervisedState& state) {

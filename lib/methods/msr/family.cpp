@@ -164,7 +164,16 @@ nlohmann::json regularize_file(const io::Reader& in, const methods::RegularizeRe
     if (t.config().value("input_dim", 0) != model.state.model.arch.input_dim)
       throw InputError(t.name() + ": its input dimension does not match the model's");
   }
-  const auto reports = regularize(model.state.model, opt, kernel);
+  std::vector<ParamReport> reports;
+  try {
+    reports = regularize(model.state.model, opt, kernel);
+  } catch (const InputError& e) {  // the options do not fit this file's model: say which file
+    const std::string m = e.what();
+    const std::size_t colon = m.find(": ");
+    const bool named = colon != std::string::npos && m.substr(0, colon).find(' ') == std::string::npos;
+    if (named) throw;  // already names its file (a --groups FILE)
+    throw InputError(in.name() + ": " + m);
+  }
   nlohmann::json provenance = model.config.value("provenance", nlohmann::json::array());
   nlohmann::json step = opt.to_json();
   step["tool"] = q.created_by;

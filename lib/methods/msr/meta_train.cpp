@@ -64,7 +64,7 @@ void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
         std::to_string(train.samples) + " examples per task");
   if (!(outer_lr > 0) || !std::isfinite(outer_lr)) bad("--outer-lr must be a positive number");
   if (outer_opt != "adam" && outer_opt != "sgd") bad("--outer-opt must be adam or sgd");
-  if (inner.steps < 0) bad("--inner-steps must be >= 0");
+  if (inner.steps < 0 || inner.steps > 1000) bad("--inner-steps must be in [0, 1000]");
   if (val_tasks < 0) bad("--val-tasks must be >= 0");
   if (val_every < 1) bad("--val-every must be at least 1");
   if (engine != "auto" && engine != "autodiff") bad("--engine must be auto or autodiff");

@@ -40,6 +40,7 @@ LoadedModel load_model(const io::Reader& f) {
   const nlohmann::json &model = r.section("model"), &training = r.section("training");
   try {
     out.state.model.arch = Arch::from_json(model);
+    out.state.model.arch.validate();
     out.state.options = MetaTrainOptions::from_json(training);
   } catch (const InputError& e) {
     r.fail(e.what());

@@ -70,7 +70,22 @@ void Arch::validate() const {
                      " inputs to " + std::to_string(input_dim - kernel + 1) + " outputs, but the data has " +
                      std::to_string(output_dim));
   if (kind == "msr-fc" && latent < 1) throw InputError("--latent must be at least 1");
-  if (kind == "msr-kron" && (kron_in < 1 || kron_out < 1)) throw InputError("--kron-latent factors must be at least 1");
+  if (kind == "msr-kron" && (kron_in < 1 || kron_out < 1)) throw InputError("--kron-in and --kron-out must be at least 1");
+  // Sizes that cannot fit are refused before any work (2^27 doubles = 1 GiB per matrix).
+  constexpr double kMaxEntries = double(1 << 27);
+  const double mn = double(input_dim) * double(output_dim);
+  if (kind == "msr-fc" && latent > mn)
+    throw InputError("--latent must be in [1, " + std::to_string(input_dim * output_dim) +
+                     "] (more columns of U than entries of W add nothing)");
+  if (kind == "msr-fc" && mn * latent > kMaxEntries)
+    throw InputError("--latent " + std::to_string(latent) + " makes U " + std::to_string(input_dim * output_dim) +
+                     " x " + std::to_string(latent) + ", over the limit of 2^27 entries (use a smaller --latent, or msr-kron)");
+  if (kind == "msr-kron" && (kron_in > input_dim || kron_out > output_dim))
+    throw InputError("--kron-in must be in [1, " + std::to_string(input_dim) + "] and --kron-out in [1, " +
+                     std::to_string(output_dim) + "] (the layer's input and output dimensions)");
+  if ((kind == "maml-lc" || kind == "maml-conv") && (kernel < 1 || kernel > input_dim))
+    throw InputError("--kernel must be in [1, " + std::to_string(input_dim) + "]");
+  if (kind == "maml-fc" && mn > kMaxEntries) throw InputError("the layer has over 2^27 weights");
   if (!(inner_lr >= 0) || !std::isfinite(inner_lr)) throw InputError("--inner-lr must be a finite number >= 0");
 }
 

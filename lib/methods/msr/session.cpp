@@ -73,7 +73,12 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
     throw InputError(tasks_file.name() + ": has " + std::to_string(train.input_dim) + " -> " +
                      std::to_string(train.output_dim) + " tasks but the model maps " +
                      std::to_string(st.model.arch.input_dim) + " -> " + std::to_string(st.model.arch.output_dim));
-  st.options.validate(train);
+  try {
+    st.options.validate(train);
+  } catch (const InputError& e) {  // a resumed run's options come from its file
+    if (resumed) throw InputError(o.resume + ": " + e.what());
+    throw;
+  }
   if (o.checkpoint_every < 0) throw InputError("--checkpoint-every must be >= 0");
 
   learn::TrainingRun run(o.output, o.checkpoint);

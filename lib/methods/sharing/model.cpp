@@ -52,6 +52,10 @@ void SharingArch::validate() const {
   if (length < 1) throw InputError("the sequence length must be >= 1");
   if (!gaussian() && (vocab < 1 || embed < 1 || hidden < 1))
     throw InputError("--embed and --hidden must be >= 1");
+  // Refused before any work rather than tried until memory runs out.
+  if (!gaussian() && (embed > 4096 || hidden > 4096))
+    throw InputError("--embed and --hidden must be in [1, 4096] (got " + std::to_string(embed) + ", " +
+                     std::to_string(hidden) + ")");
 }
 
 TokenBatch make_token_batch(const std::vector<long>& tokens, long n, int length, int vocab) {

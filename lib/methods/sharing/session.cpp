@@ -2,6 +2,7 @@
 
 #include "cli/cli.hpp"
 #include "methods/sharing/model_io.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 #include <iostream>
@@ -18,6 +19,7 @@ nlohmann::json run_sharing_train(const SharingSessionOptions& o) {
   o.train.validate();
   io::Reader file(o.tasks_path, "tasks");
   const SharingData data = load_sharing_data(file, o.kind == "sharing-oracle");
+  refuse_input_as_output(o.output);  // the tasks file is noted now
   arch.task = data.kind;
   arch.length = data.length();
   arch.validate();

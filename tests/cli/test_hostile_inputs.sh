@@ -21,6 +21,7 @@ expect_error 2 "t-link.h5: is the same file as the input $WORK/t.h5" \
   "$M" msr-fc $TRAIN --steps 5 "$WORK/t.h5" -o "$WORK/t-link.h5"
 expect_error 2 "t.h5: is an input" "$M" msr-fc $TRAIN --steps 5 --checkpoint "$WORK/t.h5" "$WORK/t.h5" -o "$WORK/x.h5"
 expect_error 2 "m.h5: is an input" "$M" --resume "$WORK/m.h5" --steps 8 -o "$WORK/m.h5"
+expect_error 2 "m.h5: is an input" "$E" --tasks "$WORK/t.h5" "$WORK/m.h5" -o "$WORK/m.h5"
 expect_error 2 "m.h5: is an input" "$I" "$WORK/m.h5" --png "$WORK/m.h5"
 expect_error 2 "t.h5: is an input" "$I" "$WORK/m.h5" --truth "$WORK/t.h5" --png "$WORK/t.h5"
 expect_error 2 "m.h5: is an input" "$P" --op l1 --lambda 0.1 --quiet "$WORK/m.h5" -o "$WORK/m.h5"

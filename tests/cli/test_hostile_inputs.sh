@@ -78,3 +78,20 @@ expect_error 2 "meta-train: --inner-steps must be in \[0, 1000\]" \
 expect_error 2 "meta-train: --embed and --hidden must be in \[1, 4096\]" \
   "$M" sharing --hidden 100000 "$WORK/sums.h5" -o "$WORK/x.h5"
 no_temp_files "$WORK"
+
+# Values a file can hold but must not: a permutation that is not one (it crashed inspect-symmetry).
+"$G" rotated-scrambled --size 6 --train 40 --test 10 --scramble --seed 2 --quiet -o "$WORK/rs.h5"
+expect_ok "$M" lconv --epochs 1 --filters 2 --generators 2 --rank 2 --quiet "$WORK/rs.h5" -o "$WORK/lconv.h5"
+for v in -1 36 5; do
+  $PY - "$WORK/rs.h5" "$WORK/perm.h5" "$v" <<'PY'
+import h5py, shutil, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    p = f["truth/permutation"][()]
+    p[0] = int(sys.argv[3])
+    del f["truth/permutation"]
+    f["truth/permutation"] = p
+PY
+  expect_error 2 "perm.h5: /truth/permutation is not a permutation of 0..35" \
+    "$I" "$WORK/lconv.h5" --truth "$WORK/perm.h5"
+done

@@ -68,6 +68,14 @@ LconvReport inspect_lconv(const io::Reader& f, const io::Reader* tasks) {
     if (tasks->has("/truth/permutation")) {
       perm = tasks->read_ints("/truth/permutation");
       if (static_cast<long>(perm.size()) != hw) throw InputError(tasks->name() + ": /truth/permutation has the wrong length");
+      std::vector<bool> seen(static_cast<std::size_t>(hw), false);
+      for (long k = 0; k < hw; ++k) {
+        const std::int64_t v = perm[static_cast<std::size_t>(k)];
+        if (v < 0 || v >= hw || seen[static_cast<std::size_t>(v)])
+          throw InputError(tasks->name() + ": /truth/permutation is not a permutation of 0.." + std::to_string(hw - 1) +
+                           " (entry " + std::to_string(k) + " is " + std::to_string(v) + ")");
+        seen[static_cast<std::size_t>(v)] = true;
+      }
       bool identity = true;
       for (long k = 0; k < hw; ++k) identity = identity && perm[k] == k;
       r.scrambled_data = !identity;

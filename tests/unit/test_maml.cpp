@@ -51,6 +51,21 @@ msr::MetaModel make(const std::string& kind, int n, int s, msr::LrMode mode, std
   return model;
 }
 
+// The mean query loss and meta-gradient of the episodes through the general autodiff.
+std::vector<Mat> autodiff_mean(const msr::MetaModel& model, const msr::InnerLoop& inner,
+                               const std::vector<tasks::Episode>& eps, double* loss) {
+  std::vector<Mat> grads;
+  *loss = 0;
+  for (const auto& e : eps) {
+    const auto r = msr::run_episode(model, inner, e, true);
+    *loss += r.query_loss / eps.size();
+    if (grads.empty()) grads.assign(r.grads.size(), Mat());
+    for (std::size_t i = 0; i < grads.size(); ++i)
+      grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
+  }
+  return grads;
+}
+
 std::vector<Mat> values_of(const msr::MetaModel& m) {
   std::vector<Mat> v;
   for (const auto& p : m.params) v.push_back(p.value);
@@ -206,14 +221,7 @@ TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient") {
         REQUIRE(msr::fused_supported(model, inner));
         // The reference: the mean of the autodiff episodes.
         double loss = 0;
-        std::vector<Mat> grads;
-        for (const auto& e : eps) {
-          const auto r = msr::run_episode(model, inner, e, true);
-          loss += r.query_loss / eps.size();
-          if (grads.empty()) grads.assign(r.grads.size(), Mat());
-          for (std::size_t i = 0; i < grads.size(); ++i)
-            grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
-        }
+        const std::vector<Mat> grads = autodiff_mean(model, inner, eps, &loss);
         const auto fused = msr::msr_fused_batch(model, inner, eps, 1);
         CHECK(fused.mean_loss == doctest::Approx(loss).epsilon(1e-12));
         REQUIRE(fused.mean_grads.size() == grads.size());
@@ -247,14 +255,7 @@ TEST_CASE("maml: the fused kernel covers maml-conv, and its float32 path agrees 
         const msr::InnerLoop inner{1, first_order};
         REQUIRE(msr::fused_supported(model, inner));
         double loss = 0;
-        std::vector<Mat> grads;
-        for (const auto& e : eps) {
-          const auto r = msr::run_episode(model, inner, e, true);
-          loss += r.query_loss / eps.size();
-          if (grads.empty()) grads.assign(r.grads.size(), Mat());
-          for (std::size_t i = 0; i < grads.size(); ++i)
-            grads[i] = grads[i].size() ? Mat(grads[i] + r.grads[i] / eps.size()) : Mat(r.grads[i] / eps.size());
-        }
+        const std::vector<Mat> grads = autodiff_mean(model, inner, eps, &loss);
         const auto d = msr::msr_fused_batch(model, inner, eps, 1, learn::Precision::float64);
         const auto f = msr::msr_fused_batch(model, inner, eps, 2, learn::Precision::float32);
         CHECK(d.mean_loss == doctest::Approx(loss).epsilon(1e-12));

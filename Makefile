@@ -25,7 +25,7 @@ test: build
 fuzz: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSYMLEARN_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/lsan.supp /usr/bin/python3 tests/fuzz/fuzz.py \
+	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/lsan.supp:print_suppressions=0 /usr/bin/python3 tests/fuzz/fuzz.py \
 	  --bin build-asan/bin --seconds $(or $(FUZZ_SECONDS),1800) --seed $(or $(SEED),1) --timeout 60 --out out/fuzz
 
 # The main job on built-in defaults.

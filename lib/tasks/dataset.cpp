@@ -31,6 +31,9 @@ RegressionSplit load_regression(const io::Reader& file, const std::string& split
     throw InputError(file.name() + ": " + split + "/x " + io::shape_str(xs) + " and " + split + "/y " +
                      io::shape_str(ys) + " disagree on tasks or examples");
   if (xs[0] == 0 || xs[1] == 0) throw InputError(file.name() + ": " + split + " holds no examples");
+  if (xs[2] == 0 || ys[2] == 0 || xs[2] > (1u << 20) || ys[2] > (1u << 20) || xs[1] > (1u << 30))
+    throw InputError(file.name() + ": " + split + "/x " + io::shape_str(xs) + " and /y " + io::shape_str(ys) +
+                     " need 1 to 2^20 features and at most 2^30 examples per task");
   d.tasks = static_cast<long>(xs[0]);
   d.samples = static_cast<int>(xs[1]);
   d.input_dim = static_cast<int>(xs[2]);

@@ -131,6 +131,13 @@ std::uint64_t Array::stride() const {
 // ---- Reader -----------------------------------------------------------------
 
 namespace {
+// Whether a dataset claims more than the file stores for it: unwritten chunks
+// read as fill values, so a header can claim terabytes in a few bytes.
+// symlearn's files store every byte; compressed foreign files get 64x.
+bool claims_more_than_stored(double bytes, hsize_t stored) {
+  return bytes > 64.0 * static_cast<double>(stored) + double(1 << 20);
+}
+
 // Every object's metadata, attributes and (within a size budget) data, read
 // in a child process: corrupted metadata can make the HDF5 library itself
 // crash or loop, which no check in this process could survive. The child's
@@ -138,49 +145,41 @@ namespace {
 // reported properly, by the reads that follow.
 herr_t probe_object(hid_t loc, const char* name, const H5O_info_t* info, void*) {
   if (info->type != H5O_TYPE_DATASET) return 0;
-  const hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-  if (ds < 0) return 0;
-  const hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-  const hid_t native = type >= 0 ? H5Tget_native_type(type, H5T_DIR_DEFAULT) : -1;
-  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  const std::size_t size = native >= 0 ? H5Tget_size(native) : 0;
-  const hsize_t stored = H5Dget_storage_size(ds);
-  const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-  // Numeric data only, and no more than the file could hold (the parent refuses the rest).
-  if (n > 0 && size > 0 && (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
-      double(n) * double(size) <= std::min(double(1u << 30), 64.0 * double(stored) + double(1 << 20))) {
+  const Handle ds(H5Dopen2(loc, name, H5P_DEFAULT));
+  if (!ds.ok()) return 0;
+  const Handle type(H5Dget_type(ds.get())), space(H5Dget_space(ds.get()));
+  if (!type.ok() || !space.ok()) return 0;
+  const Handle native(H5Tget_native_type(type.get(), H5T_DIR_DEFAULT));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const std::size_t size = native.ok() ? H5Tget_size(native.get()) : 0;
+  const H5T_class_t cls = H5Tget_class(type.get());
+  // Numeric data only, and only what the parent would read too.
+  const double bytes = double(n) * double(size);
+  if (n > 0 && size > 0 && (cls == H5T_INTEGER || cls == H5T_FLOAT) && bytes <= double(1u << 30) &&
+      !claims_more_than_stored(bytes, H5Dget_storage_size(ds.get()))) {
     std::vector<char> buf(static_cast<std::size_t>(n) * size);
-    H5Dread(ds, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
+    H5Dread(ds.get(), native.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
   }
-  for (hid_t id : {native, type, space})
-    if (id >= 0) H5Idec_ref(id);
-  H5Dclose(ds);
   return 0;
 }
 
 herr_t probe_attribute(hid_t loc, const char* name, const H5A_info_t*, void*) {
-  const hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return 0;
-  const hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-  if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0 &&
-      H5Sget_simple_extent_npoints(space) == 1) {
+  const Handle a(H5Aopen(loc, name, H5P_DEFAULT));
+  if (!a.ok()) return 0;
+  const Handle type(H5Aget_type(a.get())), space(H5Aget_space(a.get()));
+  if (type.ok() && space.ok() && H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0 &&
+      H5Sget_simple_extent_npoints(space.get()) == 1) {
     char* value = nullptr;
-    const hid_t mem = H5Tcopy(type);
-    if (H5Aread(a, mem, &value) >= 0 && value) H5free_memory(value);
-    H5Tclose(mem);
+    if (H5Aread(a.get(), type.get(), &value) >= 0 && value) H5free_memory(value);
   }
-  for (hid_t id : {type, space})
-    if (id >= 0) H5Idec_ref(id);
-  H5Aclose(a);
   return 0;
 }
 
 herr_t probe_attributes_of(hid_t loc, const char* name, const H5O_info_t*, void*) {
-  const hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
-  if (obj < 0) return 0;
+  const Handle obj(H5Oopen(loc, name, H5P_DEFAULT));
+  if (!obj.ok()) return 0;
   hsize_t at = 0;
-  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &at, probe_attribute, nullptr);
-  H5Oclose(obj);
+  H5Aiterate2(obj.get(), H5_INDEX_NAME, H5_ITER_NATIVE, &at, probe_attribute, nullptr);
   return 0;
 }
 
@@ -406,15 +405,12 @@ std::uint64_t Reader::checked_count(const std::string& dataset, const Shape& s, 
     throw InputError(name_ + ": " + dataset + " " + shape_str(s) + " would need " + need +
                      ", more than this machine's memory (corrupt header?)");
   }
-  // Nor what the file does not hold: unwritten chunks read as fill values, so
-  // a header can claim terabytes in a few bytes. symlearn's files store every
-  // byte; compressed foreign files get a 64x allowance.
+  // Nor what the file does not hold.
   Handle ds(open_object(dataset));
-  const double stored = static_cast<double>(H5Dget_storage_size(ds.get()));
-  if (bytes > 64.0 * stored + double(1 << 20))
+  const hsize_t stored = H5Dget_storage_size(ds.get());
+  if (claims_more_than_stored(bytes, stored))
     throw InputError(name_ + ": " + dataset + " " + shape_str(s) + " claims " + std::to_string(count_of(s)) +
-                     " elements but the file stores " + std::to_string(static_cast<long long>(stored)) +
-                     " bytes of them (corrupt header?)");
+                     " elements but the file stores " + std::to_string(stored) + " bytes of them (corrupt header?)");
   return count_of(s);
 }
 

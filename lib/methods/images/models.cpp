@@ -274,11 +274,4 @@ Var ImageModel::forward(const std::vector<Var>& p, const Mat& x) const {
   return ad::add_row(ad::matmul(feat, p[t]), p[t + 1]);
 }
 
-Mat ImageModel::logits(const Mat& x) const {
-  ad::NoGradGuard no_grad;
-  std::vector<Var> p;
-  for (const auto& q : params) p.push_back(ad::constant(q.value));
-  return forward(p, x).value();
-}
-
 }  // namespace symlearn::images

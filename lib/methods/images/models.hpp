@@ -73,8 +73,6 @@ struct ImageModel {
   // Logits (B x classes) for x (B x HW*C, channels last) with the parameters
   // given as Vars in the order of `params`.
   ad::Var forward(const std::vector<ad::Var>& p, const ad::Mat& x) const;
-  // The same without a graph.
-  ad::Mat logits(const ad::Mat& x) const;
 };
 
 // ---- layers (exposed for tests) ------------------------------------------------

@@ -25,6 +25,8 @@ expect_error() {
   [ ! -s "$WORK/stdout" ] || fail "$*: wrote to stdout on failure"
   [ "$(wc -l <"$WORK/stderr")" -eq 1 ] || fail "$*: stderr is not one line: $(cat "$WORK/stderr")"
   grep -q -- "$pattern" "$WORK/stderr" || fail "$*: stderr '$(cat "$WORK/stderr")' lacks '$pattern'"
+  # ERROR_LOG: collect every command and its error line (for auditing messages).
+  if [ -n "${ERROR_LOG:-}" ]; then printf '%s\t%s\n' "$*" "$(cat "$WORK/stderr")" >>"$ERROR_LOG"; fi
 }
 
 # expect_ok CMD...: CMD exits with 0.

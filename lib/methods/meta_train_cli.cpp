@@ -114,7 +114,8 @@ void MetaTrainCli::run() const {
       if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), o->get_name()) == allowed.end()) {
         std::string may;
         for (const auto& a : allowed) may += (may.empty() ? "" : ", ") + a;
-        throw InputError(o->get_name() + " is fixed by the checkpoint; with --resume only " + may + " may be given");
+        throw InputError(o->get_name() + " is fixed by the checkpoint " + x.resume + "; with --resume only " + may +
+                         " may be given");
       }
   }
   if (c->common.json && io::is_stdio(x.output)) throw InputError("--json needs -o FILE: stdout carries the model");

@@ -22,6 +22,7 @@ void to_task_columns(std::vector<float>& data, long tasks, int samples, int dim)
 RegressionSplit load_regression(const io::Reader& file, const std::string& split) {
   if (!file.has(split)) throw InputError(file.name() + ": has no " + split + " split");
   RegressionSplit d;
+  d.file = file.name();
   d.name = split;
   const io::Shape xs = file.shape(split + "/x"), ys = file.shape(split + "/y");
   if (xs.size() != 3 || ys.size() != 3)

@@ -14,6 +14,7 @@ namespace symlearn::tasks {
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct RegressionSplit {
+  std::string file;  // the tasks file it came from, for messages
   std::string name;  // "/train", ...
   long tasks = 0;
   int samples = 0, input_dim = 0, output_dim = 0;

@@ -77,10 +77,10 @@ for k in a["params"]:
     assert a["params"][k][()].tobytes() == b["params"][k][()].tobytes(), k
 PY
 # What the checkpoint fixes cannot change; the model named must be the file's.
-expect_error 2 "meta-train: --meta-batch is fixed by the checkpoint; with --resume only --steps" \
+expect_error 2 "meta-train: --meta-batch is fixed by the checkpoint .*half.h5; with --resume only --steps" \
   "$M" --resume "$WORK/half.h5" --meta-batch 8 -o "$WORK/x.h5"
 expect_error 2 "meta-train: --seed is fixed by the checkpoint" "$M" --resume "$WORK/half.h5" --seed 3 -o "$WORK/x.h5"
-expect_error 2 "meta-train: --lr is fixed by the checkpoint; with --resume only --epochs" \
+expect_error 2 "meta-train: --lr is fixed by the checkpoint .*one.h5; with --resume only --epochs" \
   "$M" --resume "$WORK/one.h5" --lr 0.1 -o "$WORK/x.h5"
 expect_error 2 "half.h5: holds a msr-fc model, not maml-fc" "$M" maml-fc --resume "$WORK/half.h5" -o "$WORK/x.h5"
 expect_ok "$M" sharing-oracle --embed 4 --hidden 2 --final-steps 20 --quiet "$WORK/sums.h5" -o "$WORK/oracle.h5"

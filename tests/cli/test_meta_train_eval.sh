@@ -110,7 +110,7 @@ expect_error 2 "eval: .*model.h5: the msr-fc model maps 10 -> 8 but .*other.h5 /
   "$E" --tasks "$WORK/other.h5" "$WORK/model.h5"
 expect_error 2 "meta-train: .*other.h5: is not the dataset" "$M" --resume "$WORK/model.h5" "$WORK/other.h5" -o "$WORK/keep.h5"
 expect_error 2 "meta-train: unknown model 'msr-xx'" "$M" msr-xx "$WORK/tasks.h5" -o "$WORK/keep.h5"
-expect_error 2 "meta-train: --support 5 + --query 6 exceeds the 8 examples" "$M" msr-fc $TRAIN --support 5 "$WORK/tasks.h5" -o "$WORK/keep.h5"
+expect_error 2 "meta-train: --support 5 + --query 6 exceeds the 8 examples per task of .*tasks.h5" "$M" msr-fc $TRAIN --support 5 "$WORK/tasks.h5" -o "$WORK/keep.h5"
 expect_error 2 "meta-train: --inner-lr-mode must be" "$M" msr-fc --inner-lr-mode sometimes "$WORK/tasks.h5" -o "$WORK/keep.h5"
 expect_error 2 "meta-train: .*nothing.h5: No such file" "$M" msr-fc "$WORK/nothing.h5" -o "$WORK/keep.h5"
 printf 'not hdf5' | expect_error 2 "eval: <stdin>: not an HDF5 file" "$E" --tasks "$WORK/tasks.h5" -

@@ -61,7 +61,7 @@ void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
   if (support < 1 || query < 1) bad("--support and --query must be at least 1");
   if (support + query > train.samples)
     bad("--support " + std::to_string(support) + " + --query " + std::to_string(query) + " exceeds the " +
-        std::to_string(train.samples) + " examples per task");
+        std::to_string(train.samples) + " examples per task of " + train.file);
   if (!(outer_lr > 0) || !std::isfinite(outer_lr)) bad("--outer-lr must be a positive number");
   if (outer_opt != "adam" && outer_opt != "sgd") bad("--outer-opt must be adam or sgd");
   if (inner.steps < 0 || inner.steps > 1000) bad("--inner-steps must be in [0, 1000]");

@@ -70,7 +70,7 @@ void note_input_file(const std::string& path) {
   if (path == "-" || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   const std::lock_guard<std::mutex> lock(g_inputs_mutex);
   for (const auto& f : g_inputs)
-    if (f.dev == st.st_dev && f.ino == st.st_ino) return;
+    if (f.dev == st.st_dev && f.ino == st.st_ino && f.path == path) return;
   g_inputs.push_back({st.st_dev, st.st_ino, path});
 }
 
@@ -78,10 +78,15 @@ void refuse_input_as_output(const std::string& target) {
   struct stat st {};
   if (target.empty() || target == "-" || stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   const std::lock_guard<std::mutex> lock(g_inputs_mutex);
-  for (const auto& f : g_inputs)
-    if (f.dev == st.st_dev && f.ino == st.st_ino)
-      throw InputError(target + ": is " + (f.path == target ? "an input" : "the same file as the input " + f.path) +
-                       " of this command; refusing to overwrite it (write the output elsewhere)");
+  for (const auto& f : g_inputs) {
+    if (f.dev != st.st_dev || f.ino != st.st_ino) continue;
+    // Only while the input is still there: an input deleted since (in a
+    // long-lived process, the unit tests) may have handed its inode on.
+    struct stat now {};
+    if (stat(f.path.c_str(), &now) != 0 || now.st_dev != f.dev || now.st_ino != f.ino) continue;
+    throw InputError(target + ": is " + (f.path == target ? "an input" : "the same file as the input " + f.path) +
+                     " of this command; refusing to overwrite it (write the output elsewhere)");
+  }
 }
 
 bool is_terminal_path(const std::string& path) {

@@ -153,6 +153,18 @@ TEST_CASE("io: an uncommitted writer leaves nothing and keeps the old file") {
   CHECK_THROWS_AS(io::Writer(dir.file("no/such/dir.h5"), "tasks", "unit", {}), InputError);
 }
 
+TEST_CASE("io: an output that is an input is refused, while that input is still there") {
+  TempDir dir;
+  const std::string in = dir.file("in.h5"), moved = dir.file("moved.h5");
+  { io::Writer(in, "tasks", "unit", nlohmann::json::object()).commit(); }
+  io::Reader r(in, "tasks");
+  CHECK_THROWS_AS(io::Writer(in, "tasks", "unit", nlohmann::json::object()), InputError);
+  // The input's inode under another name, the input's own path gone: what a
+  // deleted input's reused inode looks like. Not the input any more.
+  REQUIRE(std::rename(in.c_str(), moved.c_str()) == 0);
+  CHECK_NOTHROW(io::Writer(moved, "tasks", "unit", nlohmann::json::object()).commit());
+}
+
 TEST_CASE("io: identical writes give identical bytes") {
   TempDir dir;
   for (const char* name : {"a.h5", "b.h5"}) {

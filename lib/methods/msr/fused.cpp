@@ -45,7 +45,7 @@ VecOf<S> correlate(const MatOf<S>& r, const MatOf<S>& x, int taps) {
 // N*m*s instead of N*m*n (the dense kernel below with U fixed would do the
 // same arithmetic 20x slower). Same formulas, U = the one-hot band.
 template <class S>
-BatchResult conv_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
+BatchResultOf<S> conv_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                              const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
   using Vec = VecOf<S>;
   const int m = model.arch.output_dim, s = model.arch.kernel;
@@ -72,24 +72,25 @@ BatchResult conv_fused_batch(const msr::MetaModel& model, const InnerLoop& inner
     dv.col(t) = d.template cast<double>();
     hg.col(t) = h.cwiseProduct(g).template cast<double>();
   });
-  BatchResult r;
+  BatchResultOf<S> r;
   const double inv = 1.0 / static_cast<double>(count);
   for (double l : losses) r.mean_loss += l;  // in task order
   r.mean_loss *= inv;
   r.mean_grads.resize(model.params.size());
-  r.mean_grads[f_index] = dv.rowwise().sum() * inv;
+  r.mean_grads[f_index] = (dv.rowwise().sum() * inv).template cast<S>();
   if (lr_index >= 0) {
     const Eigen::VectorXd d = -hg.rowwise().sum() * inv;
     const Eigen::MatrixXd& l = model.params[lr_index].value;
-    r.mean_grads[lr_index] = l.size() == 1 ? Eigen::MatrixXd::Constant(1, 1, d.sum()) : Eigen::MatrixXd(d);
+    r.mean_grads[lr_index] =
+        (l.size() == 1 ? Eigen::MatrixXd::Constant(1, 1, d.sum()) : Eigen::MatrixXd(d)).template cast<S>();
   }
   return r;
 }
 }  // namespace
 
 template <class S>
-BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
-                            const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
+BatchResultOf<S> msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
+                                 const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
   if (model.arch.kind == "maml-conv") return conv_fused_batch<S>(model, inner, count, episode, threads);
   using Mat = MatOf<S>;
   using Vec = VecOf<S>;
@@ -165,43 +166,46 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
     }
   });
 
-  // Sums in chunk and task order, in double.
-  BatchResult r;
+  // Sums in chunk and task order, in S: dU (mn x k) is the one large
+  // gradient, and each pass over it in another precision cost a few percent.
+  BatchResultOf<S> r;
   for (double l : losses) r.mean_loss += l;
   const double inv = 1.0 / static_cast<double>(B);
   r.mean_loss *= inv;
-  const Eigen::MatrixXd Hd = H.template cast<double>(), Gd = G.template cast<double>();
-  Eigen::VectorXd dv0 = Hd.rowwise().sum();
-  Eigen::MatrixXd dU = dU_part[0].template cast<double>();
-  for (long ch = 1; ch < chunks; ++ch) dU += dU_part[ch].template cast<double>();
+  Vec dv0 = H.rowwise().sum();
+  Mat& dU = dU_part[0];
+  for (long ch = 1; ch < chunks; ++ch) dU += dU_part[ch];
   if (second) {
-    Eigen::VectorXd bsum = b_part[0].template cast<double>();
-    for (long ch = 1; ch < chunks; ++ch) bsum += b_part[ch].template cast<double>();
-    dU.noalias() -= bsum * model.params[v_index].value.col(0).transpose();
-    dv0.noalias() -= U.template cast<double>().transpose() * bsum;
+    Vec& bsum = b_part[0];
+    for (long ch = 1; ch < chunks; ++ch) bsum += b_part[ch];
+    dU.noalias() -= bsum * v0.transpose();
+    dv0.noalias() -= U.transpose() * bsum;
   }
+  const S sinv = static_cast<S>(inv);
   r.mean_grads.resize(model.params.size());
-  r.mean_grads[model.find("U")] = dU * inv;
-  r.mean_grads[v_index] = dv0 * inv;
+  r.mean_grads[model.find("U")] = std::move(dU) * sinv;
+  r.mean_grads[v_index] = dv0 * sinv;
   if (lr_index >= 0) {
-    const Eigen::VectorXd hg = -(Hd.cwiseProduct(Gd)).rowwise().sum() * inv;  // k
+    const Eigen::VectorXd hg =
+        -(H.template cast<double>().cwiseProduct(G.template cast<double>())).rowwise().sum() * inv;  // k
     const Eigen::MatrixXd& l = model.params[lr_index].value;
-    r.mean_grads[lr_index] = l.size() == 1 ? Eigen::MatrixXd::Constant(1, 1, hg.sum()) : Eigen::MatrixXd(hg);
+    r.mean_grads[lr_index] =
+        (l.size() == 1 ? Eigen::MatrixXd::Constant(1, 1, hg.sum()) : Eigen::MatrixXd(hg)).template cast<S>();
   }
   return r;
 }
 
-template BatchResult msr_fused_batch<float>(const msr::MetaModel&, const InnerLoop&, long,
-                                            const std::function<tasks::EpisodeOf<float>(long)>&, int);
-template BatchResult msr_fused_batch<double>(const msr::MetaModel&, const InnerLoop&, long,
-                                             const std::function<tasks::EpisodeOf<double>(long)>&, int);
+template BatchResultOf<float> msr_fused_batch<float>(const msr::MetaModel&, const InnerLoop&, long,
+                                                     const std::function<tasks::EpisodeOf<float>(long)>&, int);
+template BatchResultOf<double> msr_fused_batch<double>(const msr::MetaModel&, const InnerLoop&, long,
+                                                       const std::function<tasks::EpisodeOf<double>(long)>&, int);
 
 BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
                             const std::vector<tasks::Episode>& eps, int threads, learn::Precision precision) {
   const long count = static_cast<long>(eps.size());
   if (precision == learn::Precision::float64)
     return msr_fused_batch<double>(model, inner, count, [&](long t) { return eps[t]; }, threads);
-  return msr_fused_batch<float>(
+  const BatchResultOf<float> f = msr_fused_batch<float>(
       model, inner, count,
       [&](long t) {
         const auto& e = eps[t];
@@ -209,6 +213,10 @@ BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
                                        e.yq.cast<float>()};
       },
       threads);
+  BatchResult r;
+  r.mean_loss = f.mean_loss;
+  for (const auto& g : f.mean_grads) r.mean_grads.push_back(g.cast<double>());
+  return r;
 }
 
 }  // namespace symlearn::msr

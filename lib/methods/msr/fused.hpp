@@ -35,19 +35,23 @@ namespace symlearn::msr {
 // Whether the fused path computes this model's meta-gradient.
 bool fused_supported(const msr::MetaModel& model, const InnerLoop& inner);
 
-struct BatchResult {
+// The mean query loss and meta-gradient of a meta-batch, the gradient in the
+// precision it was computed in (float32 runs hand it to a float Adam as is).
+template <class S>
+struct BatchResultOf {
   double mean_loss = 0;
-  std::vector<ad::Mat> mean_grads;  // one per model param
+  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> mean_grads;  // one per model param
 };
+using BatchResult = BatchResultOf<double>;
 
 // Mean query loss and mean meta-gradient over `count` episodes made on
 // demand by episode(t), on the worker threads (so that gathering them costs
 // no extra parallel loop), computed in S = float or double.
 template <class S>
-BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
-                            const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads);
+BatchResultOf<S> msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
+                                 const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads);
 
-// The same over a list of episodes (float64 or float32 arithmetic).
+// The same over a list of episodes (float64 or float32 arithmetic), in double.
 BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
                             const std::vector<tasks::Episode>& episodes, int threads,
                             learn::Precision precision = learn::Precision::float64);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <type_traits>
 
 namespace symlearn::msr {
 
@@ -141,12 +142,38 @@ BatchResult autodiff_step(const msr::MetaModel& model, const MetaTrainOptions& o
 }
 
 template <class S>
-BatchResult fused_step(const msr::MetaModel& model, const MetaTrainOptions& opt,
-                       const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
+BatchResultOf<S> fused_step(const msr::MetaModel& model, const MetaTrainOptions& opt,
+                            const tasks::RegressionSplit& train, const BatchPlan& plan, int threads) {
   return msr_fused_batch<S>(
       model, opt.inner, static_cast<long>(plan.tasks.size()),
       [&](long i) { return tasks::make_episode_as<S>(train, plan.tasks[i], plan.rows[i], opt.support, opt.query); },
       threads);
+}
+// Checks the batch and applies the outer update: Adam in the gradient's own
+// precision (float32 runs keep their moments in float), or plain SGD.
+template <class S>
+double outer_update(TrainState& st, std::vector<ad::Mat*>& targets, const BatchResultOf<S>& batch, int threads) {
+  const MetaTrainOptions& opt = st.options;
+  const double loss = batch.mean_loss;
+  bool finite = std::isfinite(loss);
+  for (const auto& g : batch.mean_grads) finite = finite && g.allFinite();
+  if (!finite)
+    throw RunError("the meta-training loss became " + std::string(std::isnan(loss) ? "NaN" : "non-finite") +
+                   " at step " + std::to_string(st.step + 1) + " (try a smaller --outer-lr or --inner-lr)");
+  if (opt.outer_opt == "adam") {
+    if constexpr (std::is_same_v<S, float>) {
+      st.adam32.lr = opt.outer_lr;
+      st.adam32.update(targets, batch.mean_grads, threads);
+    } else {
+      st.adam.lr = opt.outer_lr;
+      st.adam.update(targets, batch.mean_grads, threads);
+    }
+  } else {
+    std::vector<ad::Mat> grads;
+    for (const auto& g : batch.mean_grads) grads.push_back(g.template cast<double>());
+    learn::sgd_update(targets, grads, opt.outer_lr);
+  }
+  return loss;
 }
 }  // namespace
 
@@ -165,28 +192,10 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
   while (st.step < opt.steps) {
     if (hooks.stop && hooks.stop->load()) return TrainStatus::interrupted;
     const BatchPlan plan = plan_batch(opt, trainable, train.samples, st.step);
-    const BatchResult batch = !fused ? autodiff_step(st.model, opt, train, plan, threads)
-                              : opt.precision == learn::Precision::float32
-                                  ? fused_step<float>(st.model, opt, train, plan, threads)
-                                  : fused_step<double>(st.model, opt, train, plan, threads);
-    const double loss = batch.mean_loss;
-    const std::vector<ad::Mat>& grads = batch.mean_grads;
-    bool finite = std::isfinite(loss);
-    for (const auto& g : grads) finite = finite && g.allFinite();
-    if (!finite)
-      throw RunError("the meta-training loss became " + std::string(std::isnan(loss) ? "NaN" : "non-finite") +
-                     " at step " + std::to_string(st.step + 1) + " (try a smaller --outer-lr or --inner-lr)");
-    if (opt.outer_opt == "adam" && opt.precision == learn::Precision::float32) {
-      std::vector<Eigen::MatrixXf> g32;
-      for (const auto& g : grads) g32.push_back(g.cast<float>());
-      st.adam32.lr = opt.outer_lr;
-      st.adam32.update(targets, g32, threads);
-    } else if (opt.outer_opt == "adam") {
-      st.adam.lr = opt.outer_lr;
-      st.adam.update(targets, grads, threads);
-    } else {
-      learn::sgd_update(targets, grads, opt.outer_lr);
-    }
+    const double loss = !fused ? outer_update(st, targets, autodiff_step(st.model, opt, train, plan, threads), threads)
+                        : opt.precision == learn::Precision::float32
+                            ? outer_update(st, targets, fused_step<float>(st.model, opt, train, plan, threads), threads)
+                            : outer_update(st, targets, fused_step<double>(st.model, opt, train, plan, threads), threads);
     if (regularizer) regularizer->apply(st.model, opt.outer_lr);
     ++st.step;
     st.log.train_loss.push_back(loss);

@@ -101,6 +101,31 @@ h5dump -d /params/U "$WORK/int-resumed.h5" | tail -n +2 >"$WORK/u3.txt"
 h5dump -d /params/U "$WORK/int-straight.h5" | tail -n +2 >"$WORK/u4.txt"
 cmp -s "$WORK/u3.txt" "$WORK/u4.txt" || fail "a run resumed after SIGTERM differs from an uninterrupted one"
 
+# The ridge inner solver (issue 14): trains, records log_lambda, evaluates
+# through the same exact fit, resumes; its options are refused where they do not apply.
+expect_ok "$M" msr-fc $TRAIN --inner-solver ridge --ridge-lambda 0.05 --steps 30 "$WORK/tasks.h5" -o "$WORK/ridge.h5"
+$PY - "$WORK/ridge.h5" <<'PY' || fail "ridge model file contents"
+import h5py, json, math, sys
+f = h5py.File(sys.argv[1], "r")
+cfg = json.loads(f.attrs["config"])
+assert cfg["model"]["inner_solver"] == "ridge" and cfg["model"]["ridge_lambda"] == 0.05, cfg["model"]
+assert f["params/log_lambda"].shape == (1, 1) and f["params/log_lambda"].attrs["role"] == "hyper"
+assert "params/inner_lr_v0" not in f
+assert abs(f["params/log_lambda"][0, 0] - math.log(0.05)) > 1e-9  # learned: it moved
+PY
+"$E" --tasks "$WORK/tasks.h5" "$WORK/ridge.h5" | grep -q "^msr-fc on .*tasks.h5 /test: MSE" || fail "eval of a ridge model"
+expect_ok "$M" --resume "$WORK/ridge.h5" --steps 40 --quiet -o "$WORK/ridge40.h5"
+expect_error 2 "meta-train: --inner-solver must be sgd or ridge, not 'newton'" \
+  "$M" msr-fc --inner-solver newton "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: --inner-solver is not an option of maml-fc" \
+  "$M" maml-fc --inner-solver ridge "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: --ridge-lambda must be in (0, 1e6\]" \
+  "$M" msr-fc --inner-solver ridge --ridge-lambda 0 "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: --inner-solver ridge runs on the fused kernel only" \
+  "$M" msr-fc $TRAIN --inner-solver ridge --engine autodiff "$WORK/tasks.h5" -o "$WORK/x.h5"
+expect_error 2 "meta-train: --first-order is MAML's" \
+  "$M" msr-fc $TRAIN --inner-solver ridge --first-order "$WORK/tasks.h5" -o "$WORK/x.h5"
+
 # Bad inputs: exit 2 and one line.
 echo "precious" >"$WORK/keep.h5"
 expect_error 2 "eval: .*tasks.h5: is a tasks file, expected a model file" "$E" --tasks "$WORK/tasks.h5" "$WORK/tasks.h5"

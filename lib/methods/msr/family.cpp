@@ -41,6 +41,14 @@ class MsrTrainer : public methods::Trainer {
     app.add_option("--inner-lr-mode", o_.lr_mode, "fixed | layer (one learned per layer) | param (one per weight)")
         ->capture_default_str();
     app.add_flag("--first-order", t.inner.first_order, "First-order MAML: drop the second-order term");
+    if (k == "msr-fc") {
+      app.add_option("--inner-solver", o_.inner_solver,
+                     "sgd: MAML's inner steps | ridge: the exact ridge fit of v on the support set, "
+                     "differentiated implicitly (README, Ridge inner solver)")
+          ->capture_default_str();
+      app.add_option("--ridge-lambda", o_.ridge_lambda, "ridge: initial strength λ of the pull to v0 (learned)")
+          ->capture_default_str();
+    }
     if (k == "msr-fc" || k == "maml-conv")
       app.add_option("--engine", t.engine,
                      "auto: a fused hand-derived kernel with 1 inner step, autodiff otherwise; "

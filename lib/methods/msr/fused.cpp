@@ -1,12 +1,13 @@
 #include "methods/msr/fused.hpp"
 
 #include "linalg/gemm.hpp"
+#include "methods/msr/ridge.hpp"
 #include "util/parallel.hpp"
 
 namespace symlearn::msr {
 
 bool fused_supported(const msr::MetaModel& model, const InnerLoop& inner) {
-  return (model.arch.kind == "msr-fc" || model.arch.kind == "maml-conv") && inner.steps == 1;
+  return (model.arch.kind == "msr-fc" || model.arch.kind == "maml-conv") && (inner.steps == 1 || model.arch.ridge());
 }
 
 namespace {
@@ -92,6 +93,7 @@ template <class S>
 BatchResultOf<S> msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                                  const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
   if (model.arch.kind == "maml-conv") return conv_fused_batch<S>(model, inner, count, episode, threads);
+  if (model.arch.ridge()) return ridge_fused_batch<S>(model, count, episode, threads);
   using Mat = MatOf<S>;
   using Vec = VecOf<S>;
   const int m = model.arch.output_dim, n = model.arch.input_dim;

@@ -1,5 +1,9 @@
 #include "methods/msr/maml.hpp"
 
+#include "methods/msr/ridge.hpp"
+
+#include <stdexcept>
+
 namespace symlearn::msr {
 
 using ad::Var;
@@ -16,6 +20,7 @@ Var scaled_step(const msr::MetaModel& model, const std::vector<Var>& p, int adap
 
 Var episode_loss(const msr::MetaModel& model, const InnerLoop& inner, const tasks::Episode& e,
                  const std::vector<Var>& p, bool create_graph) {
+  if (model.arch.ridge()) throw std::logic_error("the ridge inner solver has no autodiff graph (ridge.hpp)");
   const Var xs = ad::constant(e.xs), ys = ad::constant(e.ys);
   const std::vector<int> adapted = model.adapted();
   std::vector<Var> fast = p;
@@ -34,6 +39,7 @@ Var episode_loss(const msr::MetaModel& model, const InnerLoop& inner, const task
 
 EpisodeResult run_episode(const msr::MetaModel& model, const InnerLoop& inner, const tasks::Episode& e,
                           bool want_grads) {
+  if (model.arch.ridge() && !want_grads) return {ridge_query_loss(model, e), {}};
   std::vector<Var> p;
   p.reserve(model.params.size());
   for (const auto& prm : model.params) p.push_back(ad::param(prm.value));

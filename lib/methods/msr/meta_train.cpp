@@ -184,6 +184,10 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
   std::optional<Regularizer> regularizer;
   if (opt.use_prox) regularizer.emplace(st.model, opt.prox);
   const bool fused = opt.engine == "auto" && fused_supported(st.model, opt.inner);
+  if (st.model.arch.ridge() && !fused)
+    throw InputError("--inner-solver ridge runs on the fused kernel only (not with --engine autodiff)");
+  if (st.model.arch.ridge() && opt.inner.first_order)
+    throw InputError("--first-order is MAML's (--inner-solver sgd); the ridge meta-gradient is exact");
   if (!fused) st.options.precision = learn::Precision::float64;  // what the autodiff path computes in, on record
   double last_val = st.log.val_loss.empty() ? std::numeric_limits<double>::quiet_NaN() : st.log.val_loss.back();
   std::vector<ad::Mat*> targets;

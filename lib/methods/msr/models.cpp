@@ -34,6 +34,8 @@ nlohmann::json Arch::to_json() const {
   nlohmann::json j = {{"kind", kind},       {"input_dim", input_dim}, {"output_dim", output_dim},
                       {"kernel", kernel},   {"lr_mode", lr_mode_name(lr_mode)}, {"inner_lr", inner_lr}};
   if (kind == "msr-fc") j["latent"] = latent;
+  j["inner_solver"] = inner_solver;
+  if (ridge()) j["ridge_lambda"] = ridge_lambda;
   if (kind == "msr-kron") {
     j["kron_in"] = kron_in;
     j["kron_out"] = kron_out;
@@ -53,6 +55,8 @@ Arch Arch::from_json(const nlohmann::json& j) {
     a.kron_out = j.value("kron_out", 0);
     a.lr_mode = lr_mode_from_name(j.value("lr_mode", std::string("layer")));
     a.inner_lr = j.value("inner_lr", 0.1);
+    a.inner_solver = j.value("inner_solver", std::string("sgd"));  // records before the option: MAML's
+    a.ridge_lambda = j.value("ridge_lambda", 0.01);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the model's architecture record is incomplete: ") + e.what());
   }
@@ -87,6 +91,11 @@ void Arch::validate() const {
     throw InputError("--kernel must be in [1, " + std::to_string(input_dim) + "]");
   if (kind == "maml-fc" && mn > kMaxEntries) throw InputError("the layer has over 2^27 weights");
   if (!(inner_lr >= 0) || !std::isfinite(inner_lr)) throw InputError("--inner-lr must be a finite number >= 0");
+  if (inner_solver != "sgd" && inner_solver != "ridge")
+    throw InputError("--inner-solver must be sgd or ridge, not '" + inner_solver + "'");
+  if (ridge() && kind != "msr-fc") throw InputError("--inner-solver ridge is implemented for msr-fc only");
+  if (ridge() && !(ridge_lambda > 0 && ridge_lambda <= 1e6))
+    throw InputError("--ridge-lambda must be in (0, 1e6]");
 }
 
 namespace {
@@ -124,7 +133,10 @@ MetaModel MetaModel::init(const Arch& arch, Rng& rng, double u_std) {
   } else {  // maml-conv
     p.push_back({"f0", Role::init, uniform(rng, s, 1, 1.0 / std::sqrt(s))});
   }
-  if (arch.lr_mode != LrMode::fixed) {
+  if (arch.ridge()) {
+    // Learned in log space: it stays positive, and its scale is free.
+    p.push_back({"log_lambda", Role::hyper, Mat::Constant(1, 1, std::log(arch.ridge_lambda))});
+  } else if (arch.lr_mode != LrMode::fixed) {
     for (int a : mm.adapted()) {
       const Mat& w = mm.params[a].value;
       Mat lr = arch.lr_mode == LrMode::layer ? Mat::Constant(1, 1, arch.inner_lr)
@@ -143,7 +155,7 @@ std::vector<int> MetaModel::adapted() const {
 }
 
 int MetaModel::inner_lr_of(int adapted_index) const {
-  if (arch.lr_mode == LrMode::fixed) return -1;
+  if (arch.lr_mode == LrMode::fixed || arch.ridge()) return -1;
   return find("inner_lr_" + params[adapted_index].name);
 }
 

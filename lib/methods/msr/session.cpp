@@ -59,6 +59,8 @@ nlohmann::json run_meta_train(const SessionOptions& o) {
     arch.kron_out = o.kron_out > 0 ? o.kron_out : kernel * rank;
     arch.lr_mode = msr::lr_mode_from_name(o.lr_mode);
     arch.inner_lr = o.inner_lr;
+    arch.inner_solver = o.inner_solver;
+    arch.ridge_lambda = o.ridge_lambda;
     arch.validate();
     if (!(o.u_init_std >= 0)) throw InputError("--u-init-std must be >= 0");
     st.options = o.train;

@@ -19,6 +19,8 @@ struct SessionOptions {
   double u_init_std = 0.01;
   double inner_lr = 0.1;
   std::string lr_mode = "layer";
+  std::string inner_solver = "sgd";
+  double ridge_lambda = 0.01;
   MetaTrainOptions train;
   std::string prox_op;  // "" : no proximal step
   std::string checkpoint;  // "" : OUTPUT.ckpt when OUTPUT is a file

@@ -102,7 +102,7 @@ echo ok
 # recorded in the file; the autodiff path records float64; a bad value is refused.
 expect_ok "$M" msr-fc $TRAIN --steps 6 "$WORK/tasks.h5" -o "$WORK/p32.h5"
 expect_ok "$M" msr-fc $TRAIN --steps 6 --precision float64 "$WORK/tasks.h5" -o "$WORK/p64.h5"
-expect_ok "$M" msr-fc $TRAIN --steps 6 --inner-steps 2 "$WORK/tasks.h5" -o "$WORK/pad.h5"
+expect_ok "$M" msr-fc $TRAIN --steps 6 --engine autodiff "$WORK/tasks.h5" -o "$WORK/pad.h5"
 expect_ok "$M" cnn --epochs 1 --filters 2 --quiet --precision float64 "$WORK/rs.h5" -o "$WORK/c64.h5"
 $PY - "$WORK/p32.h5" "$WORK/p64.h5" "$WORK/pad.h5" "$WORK/c64.h5" <<'PY' || fail "precision records and values"
 import h5py, json, sys

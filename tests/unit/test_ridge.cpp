@@ -1,10 +1,10 @@
-// The ridge inner solver (methods/msr/ridge.hpp): its meta-gradient against
+// The ridge inner solver (methods/msr/fc_kernel.hpp): its meta-gradient against
 // finite differences of the query loss (first and second order), float32
 // against float64, thread counts, and the exact fit it exists for.
 #include "methods/msr/fused.hpp"
 #include "methods/msr/maml.hpp"
 #include "methods/msr/models.hpp"
-#include "methods/msr/ridge.hpp"
+#include "methods/msr/fc_kernel.hpp"
 #include "tasks/locally_connected.hpp"
 #include "util/error.hpp"
 

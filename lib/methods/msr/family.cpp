@@ -51,13 +51,13 @@ class MsrTrainer : public methods::Trainer {
     }
     if (k == "msr-fc" || k == "maml-conv")
       app.add_option("--engine", t.engine,
-                     "auto: a fused hand-derived kernel with 1 inner step, autodiff otherwise; "
-                     "autodiff: always the general path")
+                     "auto: a fused hand-derived kernel (msr-fc: any --inner-steps and --inner-solver; "
+                     "maml-conv: 1 inner step), autodiff otherwise; autodiff: always the general path")
           ->capture_default_str();
     if (k == "msr-fc" || k == "maml-conv")
       app.add_option("--precision", precision_,
                      "Arithmetic of the fused kernel: float32 | float64 (the autodiff path, used with "
-                     "--inner-steps > 1 or --engine autodiff, is always float64)")
+                     "--engine autodiff or maml-conv's --inner-steps > 1, is always float64)")
           ->capture_default_str();
     if (msr) {
       const char* g = "Proximal sparsity on U (Sparse MSR)";

@@ -1,27 +1,19 @@
-// A fused meta-gradient for msr-fc with one inner step: the same numbers
-// run_episode's autodiff computes (the unit tests compare them to 1e-10),
-// written out by hand so that each task costs a few matrix-vector products on
-// vectors that stay in cache, with no graph. It is what makes meta-train fast
-// on the MSR paper's layer (README, Speed). The autodiff path handles every
-// other model and setting, and `--engine autodiff` forces it.
+// Fused meta-gradients: the same numbers run_episode's autodiff computes (the
+// unit tests compare them to 1e-10), written out by hand with no graph, with
+// the tasks of a meta-batch sharing their products. They are what makes
+// meta-train fast on the MSR paper's layer (README, Speed); `--engine
+// autodiff` forces the general path.
 //
-// One inner step on task t, with W(v) = unvec(U v) (m x n), support (Xs, Ys),
-// query (Xq, Yq), MSE losses L = |X W^T - Y|^2 / (N m):
-//   a_t = vec(Gs_t),  Gs_t = 2/(Ns m) (Xs W0^T - Ys)^T Xs        (W0 = W(v0), shared)
-//   g_t = U^T a_t,    v'_t = v0 - lr o g_t,    W'_t = unvec(U v'_t)
-//   Gq_t = 2/(Nq m) (Xq W'_t^T - Yq)^T Xq,    h_t = U^T vec(Gq_t)  (= dLq/dv')
-// The Hessian of the support loss in W is M = 2/(Ns m) (Xs^T Xs ⊗ I_m), so with
-// z_t = lr o h_t and b_t = M U z_t = vec(2/(Ns m) unvec(U z_t) Xs^T Xs):
-//   dLq/dlr = -h_t o g_t (summed over entries for one learned scalar)
-//   dLq/dv0 = h_t - U^T b_t
-//   dLq/dU  = vec(Gq_t) v'_t^T - a_t z_t^T - b_t v0^T
-// First order drops the terms through g's dependence on U and v0 (U^T b_t,
-// a_t z_t^T, b_t v0^T).
-//
-// maml-conv is the same layer with U fixed to the one-hot band
-// (W[j, j+t] = f[t]), computed through its structure: a product with W is a
-// 1-D convolution, U^T vec(.) a correlation. The kernels run in float or
-// double; parameters and results stay double.
+// msr-fc, any number of inner SGD steps or the ridge solver: fc_kernel.hpp
+// (its inner loop is k x k algebra, since W(v) = unvec(U v) is linear in v).
+// maml-conv, one inner step: W[j, j+t] = f[t] is msr-fc with U fixed to the
+// one-hot band, computed through its structure (a product with W is a 1-D
+// convolution, U^T vec(.) a correlation), with the one-step formulas
+//   g = U^T a, a = vec(2/(Ns m) (Xs W0^T - Ys)^T Xs),   f' = f0 - lr o g,
+//   h = U^T vec(Gq),   dLq/dlr = -h o g,   dLq/df0 = h - U^T M U (lr o h),
+// M = 2/(Ns m) (Xs^T Xs ⊗ I_m) the support loss's Hessian in W (first order
+// drops the last term). The kernels run in float or double; parameters stay
+// double.
 #pragma once
 
 #include "learn/precision.hpp"

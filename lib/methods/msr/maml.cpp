@@ -1,6 +1,6 @@
 #include "methods/msr/maml.hpp"
 
-#include "methods/msr/ridge.hpp"
+#include "methods/msr/fc_kernel.hpp"
 
 #include <stdexcept>
 

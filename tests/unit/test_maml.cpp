@@ -244,6 +244,41 @@ TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient, fo
   CHECK_FALSE(msr::fused_supported(make("maml-lc", 10, 3, msr::LrMode::layer), {1, false}));
 }
 
+TEST_CASE("maml: the fused msr-kron kernel computes the autodiff meta-gradient") {
+  Rng rng(23);
+  for (auto mode : {msr::LrMode::fixed, msr::LrMode::layer, msr::LrMode::param}) {
+    for (bool first_order : {false, true}) {
+      for (int support : {1, 3}) {
+        for (int steps : {1, 2}) {
+          CAPTURE(static_cast<int>(mode));
+          CAPTURE(first_order);
+          CAPTURE(support);
+          CAPTURE(steps);
+          const msr::MetaModel model = make("msr-kron", 10, 3, mode, 6);
+          std::vector<tasks::Episode> eps;
+          for (int t = 0; t < 9; ++t) eps.push_back(conv_episode(rng, 10, 3, support, 5));
+          const msr::InnerLoop inner{steps, first_order};
+          REQUIRE(msr::fused_supported(model, inner));
+          double loss = 0;
+          const std::vector<Mat> grads = autodiff_mean(model, inner, eps, &loss);
+          const auto fused = msr::msr_fused_batch(model, inner, eps, 1);
+          CHECK(fused.mean_loss == doctest::Approx(loss).epsilon(1e-12));
+          REQUIRE(fused.mean_grads.size() == grads.size());
+          for (std::size_t i = 0; i < grads.size(); ++i) {
+            CAPTURE(model.params[i].name);
+            CHECK((fused.mean_grads[i] - grads[i]).norm() <= 1e-10 * (1 + grads[i].norm()));
+          }
+          const auto threaded = msr::msr_fused_batch(model, inner, eps, 3);
+          for (std::size_t i = 0; i < grads.size(); ++i) CHECK(threaded.mean_grads[i] == fused.mean_grads[i]);
+          const auto f32 = msr::msr_fused_batch(model, inner, eps, 2, learn::Precision::float32);
+          for (std::size_t i = 0; i < grads.size(); ++i)
+            CHECK((f32.mean_grads[i] - grads[i]).norm() <= 1e-4 * (1 + grads[i].norm()));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("maml: the fused kernel covers maml-conv, and its float32 path agrees with float64") {
   Rng rng(22);
   for (const char* kind : {"msr-fc", "maml-conv"}) {

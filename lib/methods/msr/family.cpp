@@ -49,12 +49,12 @@ class MsrTrainer : public methods::Trainer {
       app.add_option("--ridge-lambda", o_.ridge_lambda, "ridge: initial strength λ of the pull to v0 (learned)")
           ->capture_default_str();
     }
-    if (k == "msr-fc" || k == "maml-conv")
+    if (msr || k == "maml-conv")
       app.add_option("--engine", t.engine,
-                     "auto: a fused hand-derived kernel (msr-fc: any --inner-steps and --inner-solver; "
+                     "auto: a fused hand-derived kernel (msr-fc, msr-kron: any --inner-steps; "
                      "maml-conv: 1 inner step), autodiff otherwise; autodiff: always the general path")
           ->capture_default_str();
-    if (k == "msr-fc" || k == "maml-conv")
+    if (msr || k == "maml-conv")
       app.add_option("--precision", precision_,
                      "Arithmetic of the fused kernel: float32 | float64 (the autodiff path, used with "
                      "--engine autodiff or maml-conv's --inner-steps > 1, is always float64)")

@@ -1,6 +1,7 @@
 #include "methods/msr/fc_kernel.hpp"
 
 #include "linalg/gemm.hpp"
+#include "methods/msr/inner_solve.hpp"
 #include "util/parallel.hpp"
 
 #include <cmath>
@@ -42,100 +43,6 @@ VecOf<S> support_targets(const MatOf<S>& ys) {
   return b;
 }
 
-// What the inner solver needs besides (H, e): the same for every task.
-struct Solver {
-  bool ridge = false;
-  int steps = 1;
-  bool first_order = false;
-  VectorXd d;  // sgd: the step size of each entry of v
-  double lambda = 0;
-  VectorXd v0;
-};
-
-// One task's solve, kept for its backward pass. H is used through products
-// H x = 2c A^T (A x) (4 Ns m k flops) and formed only for ridge's solve.
-struct TaskSolve {
-  MatrixXd a;  // A (Ns m x k)
-  VectorXd b, e;
-  double c2 = 0;  // 2c
-  std::vector<VectorXd> v, g;  // sgd: v_0 .. v_T, and g_t = H v_t - e
-  Eigen::LLT<MatrixXd> llt;    // ridge: K = H/2 + lambda I
-  VectorXd v_final;
-  VectorXd times_h(const VectorXd& x) const { return c2 * (a.transpose() * (a * x)); }
-};
-
-// dLq/dH = L R^T (rank <= T for sgd, 1 for ridge; no columns: first order).
-struct TaskGrad {
-  VectorXd dv0, dd;  // dd: per-entry step-size gradient (sgd)
-  double dlog_lambda = 0;
-  MatrixXd l, r;
-  VectorXd ebar;  // dLq/de
-};
-
-void solve_forward(const Solver& s, TaskSolve& t) {
-  t.e = t.c2 * (t.a.transpose() * t.b);
-  if (s.ridge) {
-    const Index k = t.a.cols();
-    MatrixXd kmat = MatrixXd::Zero(k, k);
-    kmat.selfadjointView<Eigen::Lower>().rankUpdate(t.a.transpose(), 0.5 * t.c2);
-    kmat.diagonal().array() += s.lambda;
-    t.llt.compute(kmat);
-    t.v_final = t.llt.solve(0.5 * t.e + s.lambda * s.v0);
-    return;
-  }
-  t.v.assign(1, s.v0);
-  for (int step = 0; step < s.steps; ++step) {
-    t.g.push_back(t.times_h(t.v.back()) - t.e);
-    t.v.push_back(t.v.back() - s.d.cwiseProduct(t.g.back()));
-  }
-  t.v_final = t.v.back();
-}
-
-TaskGrad solve_backward(const Solver& s, const TaskSolve& t, const VectorXd& h) {
-  TaskGrad r;
-  const Index k = h.size();
-  if (s.ridge) {
-    const VectorXd mu = t.llt.solve(h);
-    r.dv0 = s.lambda * mu;
-    r.dlog_lambda = s.lambda * mu.dot(s.v0 - t.v_final);
-    r.l = -0.5 * mu;
-    r.r = t.v_final;
-    r.ebar = 0.5 * mu;
-    return r;
-  }
-  r.dd = VectorXd::Zero(k);
-  if (s.first_order) {
-    r.dv0 = h;
-    for (const auto& g : t.g) r.dd -= g.cwiseProduct(h);
-    r.l.resize(k, 0);
-    r.r.resize(k, 0);
-    r.ebar = VectorXd::Zero(k);
-    return r;
-  }
-  VectorXd vbar = h;
-  r.l.resize(k, s.steps);
-  r.r.resize(k, s.steps);
-  r.ebar = VectorXd::Zero(k);
-  for (int step = s.steps - 1; step >= 0; --step) {
-    const VectorXd dv = s.d.cwiseProduct(vbar);
-    r.dd -= t.g[step].cwiseProduct(vbar);
-    r.l.col(step) = -dv;  // Hbar -= dv v_t^T
-    r.r.col(step) = t.v[step];
-    r.ebar += dv;
-    vbar -= t.times_h(dv);
-  }
-  r.dv0 = vbar;
-  return r;
-}
-
-// Z = dLq/dA = 2c (A (Hbar + Hbar^T) + b ebar^T), from Hbar's factors.
-MatrixXd support_gradient(const TaskSolve& t, const TaskGrad& g) {
-  const Index r = g.l.cols();
-  MatrixXd left(t.a.rows(), 2 * r + 1), right(t.a.cols(), 2 * r + 1);
-  left << t.a * g.l, t.a * g.r, t.b;
-  right << g.r, g.l, g.ebar;
-  return t.c2 * (left * right.transpose());
-}
 }  // namespace
 
 template <class S>
@@ -146,21 +53,10 @@ BatchResultOf<S> fc_fused_batch(const msr::MetaModel& model, const InnerLoop& in
   const Index mn = static_cast<Index>(m) * n;
   const long B = count;
   const int u_index = model.find("U"), v_index = model.find("v0");
-  const int lr_index = model.inner_lr_of(v_index), log_index = model.find("log_lambda");
   const Mat U = model.params[u_index].value.cast<S>();
   const Index k = U.cols();
-  Solver solver;
-  solver.ridge = model.arch.ridge();
-  solver.steps = inner.steps;
-  solver.first_order = inner.first_order;
-  solver.v0 = model.params[v_index].value.col(0);
-  solver.d = VectorXd::Constant(k, model.arch.inner_lr);
-  if (lr_index >= 0) {
-    const MatrixXd& l = model.params[lr_index].value;
-    solver.d = l.size() == 1 ? VectorXd::Constant(k, l(0, 0)) : VectorXd(l.reshaped());
-  }
-  if (solver.ridge) solver.lambda = std::exp(model.params[log_index].value(0, 0));
-  const bool support_term = solver.ridge || !solver.first_order;
+  const Solver solver = Solver::of(model, inner, v_index);
+  const bool support_term = solver.has_support_term();
 
   // Fixed chunks of tasks whose partial sums are added in chunk order: the
   // result does not depend on the thread count.
@@ -229,16 +125,7 @@ BatchResultOf<S> fc_fused_batch(const msr::MetaModel& model, const InnerLoop& in
   r.mean_grads.resize(model.params.size());
   r.mean_grads[u_index] = std::move(dU) * static_cast<S>(inv);
   r.mean_grads[v_index] = (dv0s.rowwise().sum() * inv).template cast<S>();
-  if (lr_index >= 0) {
-    const VectorXd dd = dds.rowwise().sum() * inv;
-    const MatrixXd& l = model.params[lr_index].value;
-    r.mean_grads[lr_index] = (l.size() == 1 ? MatrixXd::Constant(1, 1, dd.sum()) : MatrixXd(dd)).template cast<S>();
-  }
-  if (log_index >= 0) {
-    double dlog = 0;
-    for (double x : dlogs) dlog += x;
-    r.mean_grads[log_index] = Mat::Constant(1, 1, static_cast<S>(dlog * inv));
-  }
+  solver_grads(model, v_index, dds, dlogs, r.mean_grads);
   return r;
 }
 
@@ -253,10 +140,7 @@ double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
   const MatrixXd a = support_design<double>(U, e.xs, m, n);
   const VectorXd b = support_targets<double>(e.ys);
   const double c2 = 2.0 / static_cast<double>(a.rows());
-  Solver solver;
-  solver.ridge = true;
-  solver.v0 = model.params[model.find("v0")].value.col(0);
-  solver.lambda = std::exp(model.params[model.find("log_lambda")].value(0, 0));
+  const Solver solver = Solver::of(model, InnerLoop{}, model.find("v0"));
   TaskSolve t;
   t.a = a;
   t.b = b;

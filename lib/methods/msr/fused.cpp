@@ -1,12 +1,14 @@
 #include "methods/msr/fused.hpp"
 
 #include "methods/msr/fc_kernel.hpp"
+#include "methods/msr/kron_kernel.hpp"
 #include "util/parallel.hpp"
 
 namespace symlearn::msr {
 
 bool fused_supported(const msr::MetaModel& model, const InnerLoop& inner) {
-  return model.arch.kind == "msr-fc" || (model.arch.kind == "maml-conv" && inner.steps == 1);
+  const std::string& kind = model.arch.kind;
+  return kind == "msr-fc" || kind == "msr-kron" || (kind == "maml-conv" && inner.steps == 1);
 }
 
 namespace {
@@ -82,6 +84,7 @@ template <class S>
 BatchResultOf<S> msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                                  const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
   if (model.arch.kind == "maml-conv") return conv_fused_batch<S>(model, inner, count, episode, threads);
+  if (model.arch.kind == "msr-kron") return kron_fused_batch<S>(model, inner, count, episode, threads);
   return fc_fused_batch<S>(model, inner, count, episode, threads);
 }
 

@@ -115,6 +115,14 @@ assert abs(f["params/log_lambda"][0, 0] - math.log(0.05)) > 1e-9  # learned: it 
 PY
 "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge.h5" | grep -q "^msr-fc on .*tasks.h5 /test: MSE" || fail "eval of a ridge model"
 expect_ok "$M" --resume "$WORK/ridge.h5" --steps 40 --quiet -o "$WORK/ridge40.h5"
+$PY - "$WORK/ridge.h5" "$WORK/ridge-bad.h5" <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    f["params/log_lambda"][0, 0] = 100.0
+PY
+expect_error 2 "eval: .*ridge-bad.h5: /params/log_lambda is outside \[-50, 50\]" \
+  "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-bad.h5"
 expect_error 2 "meta-train: --inner-solver must be sgd or ridge, not 'newton'" \
   "$M" msr-fc --inner-solver newton "$WORK/tasks.h5" -o "$WORK/x.h5"
 expect_error 2 "meta-train: --inner-solver is not an option of maml-fc" \

@@ -49,6 +49,7 @@ def make_corpus(bin_dir, d):
     msr = ["--meta-batch", "4", "--support", "2", "--query", "6", "--val-tasks", "4", "--val-every", "2", "--steps", "4"]
     steps += [
         [m, "msr-fc", *msr, *q, "lc.h5", "-o", "msr.h5"],
+        [m, "msr-fc", "--inner-solver", "ridge", *msr, *q, "lc.h5", "-o", "ridge.h5"],
         [m, "msr-kron", *msr, *q, "lc.h5", "-o", "kron.h5"],
         [m, "maml-conv", *msr, *q, "lc.h5", "-o", "conv.h5"],
         [m, "lconv", "--epochs", "1", "--filters", "2", "--generators", "2", "--rank", "2", *q, "rs.h5", "-o", "lconv.h5"],
@@ -60,7 +61,7 @@ def make_corpus(bin_dir, d):
     for s in steps:
         subprocess.run(s, cwd=d, check=True, capture_output=True)
     return {"lc.h5": "tasks-lc", "rs.h5": "tasks-images", "sums.h5": "tasks-sharing", "gauss.h5": "tasks-sharing",
-            "msr.h5": "model-msr", "kron.h5": "model-msr", "conv.h5": "model-msr", "lconv.h5": "model-images",
+            "msr.h5": "model-msr", "ridge.h5": "model-msr", "kron.h5": "model-msr", "conv.h5": "model-msr", "lconv.h5": "model-images",
             "cnn.h5": "model-images", "sharing.h5": "model-sharing", "prox.h5": "model-msr"}
 
 

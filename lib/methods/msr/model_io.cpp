@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 
+#include <cmath>
 #include <utility>
 
 namespace symlearn::msr {
@@ -52,6 +53,8 @@ LoadedModel load_model(const io::Reader& f) {
   MetaModel expected = MetaModel::init(out.state.model.arch, unused);
   for (auto& p : expected.params) p.value = r.param(p.name, p.role, p.value.rows(), p.value.cols());
   out.state.model = std::move(expected);
+  if (const int li = out.state.model.find("log_lambda"); li >= 0 && std::abs(out.state.model.params[li].value(0, 0)) > 50)
+    r.fail("/params/log_lambda is outside [-50, 50] (the ridge strength would over- or underflow)");
   out.state.log.train_loss = r.log("train_loss");
   out.state.log.val_loss = r.log("val_loss");
   out.state.log.val_step = r.log_ints("val_step");

@@ -10,30 +10,15 @@
 
 #include <doctest/doctest.h>
 
+#include "conv_tasks.hpp"
+
 using namespace symlearn;
 using ad::Mat;
 using ad::Var;
 
+using testutil::conv_episode;
+
 namespace {
-// A rank-1 (convolution) episode with n inputs, kernel s.
-tasks::Episode conv_episode(Rng& rng, int n, int s, int support, int query) {
-  const int m = n - s + 1;
-  Mat f(1, s);
-  for (int t = 0; t < s; ++t) f(0, t) = rng.normal();
-  const Mat w = tasks::lc_weights(Mat::Ones(m, 1) * f, n);
-  auto draw = [&](int rows) {
-    Mat x(rows, n);
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < rows; ++i) x(i, j) = rng.normal();
-    return x;
-  };
-  tasks::Episode e;
-  e.xs = draw(support);
-  e.xq = draw(query);
-  e.ys = e.xs * w.transpose();
-  e.yq = e.xq * w.transpose();
-  return e;
-}
 
 msr::MetaModel make(const std::string& kind, int n, int s, msr::LrMode mode, std::uint64_t seed = 1) {
   msr::Arch a;
@@ -206,17 +191,19 @@ TEST_CASE("maml: training is identical for any thread count") {
   CHECK(u[0] == u[2]);
 }
 
-TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient, for any number of inner steps") {
+TEST_CASE("maml: the fused msr-fc and msr-kron kernels compute the autodiff meta-gradient, for any number of inner steps") {
   Rng rng(21);
+  for (const char* kind : {"msr-fc", "msr-kron"})
   for (auto mode : {msr::LrMode::fixed, msr::LrMode::layer, msr::LrMode::param}) {
     for (bool first_order : {false, true}) {
       for (int support : {1, 3}) {
         for (int steps : {1, 2, 3}) {
+          CAPTURE(kind);
           CAPTURE(static_cast<int>(mode));
           CAPTURE(first_order);
           CAPTURE(support);
           CAPTURE(steps);
-          const msr::MetaModel model = make("msr-fc", 10, 3, mode, 4);
+          const msr::MetaModel model = make(kind, 10, 3, mode, 4);
           std::vector<tasks::Episode> eps;
           for (int t = 0; t < 11; ++t) eps.push_back(conv_episode(rng, 10, 3, support, 5));
           const msr::InnerLoop inner{steps, first_order};
@@ -235,41 +222,7 @@ TEST_CASE("maml: the fused msr-fc kernel computes the autodiff meta-gradient, fo
           const auto threaded = msr::msr_fused_batch(model, inner, eps, 3);
           CHECK(threaded.mean_loss == fused.mean_loss);
           for (std::size_t i = 0; i < grads.size(); ++i) CHECK(threaded.mean_grads[i] == fused.mean_grads[i]);
-        }
-      }
-    }
-  }
-  CHECK(msr::fused_supported(make("msr-fc", 10, 3, msr::LrMode::layer), {5, false}));
-  CHECK_FALSE(msr::fused_supported(make("maml-conv", 10, 3, msr::LrMode::layer), {2, false}));
-  CHECK_FALSE(msr::fused_supported(make("maml-lc", 10, 3, msr::LrMode::layer), {1, false}));
-}
-
-TEST_CASE("maml: the fused msr-kron kernel computes the autodiff meta-gradient") {
-  Rng rng(23);
-  for (auto mode : {msr::LrMode::fixed, msr::LrMode::layer, msr::LrMode::param}) {
-    for (bool first_order : {false, true}) {
-      for (int support : {1, 3}) {
-        for (int steps : {1, 2}) {
-          CAPTURE(static_cast<int>(mode));
-          CAPTURE(first_order);
-          CAPTURE(support);
-          CAPTURE(steps);
-          const msr::MetaModel model = make("msr-kron", 10, 3, mode, 6);
-          std::vector<tasks::Episode> eps;
-          for (int t = 0; t < 9; ++t) eps.push_back(conv_episode(rng, 10, 3, support, 5));
-          const msr::InnerLoop inner{steps, first_order};
-          REQUIRE(msr::fused_supported(model, inner));
-          double loss = 0;
-          const std::vector<Mat> grads = autodiff_mean(model, inner, eps, &loss);
-          const auto fused = msr::msr_fused_batch(model, inner, eps, 1);
-          CHECK(fused.mean_loss == doctest::Approx(loss).epsilon(1e-12));
-          REQUIRE(fused.mean_grads.size() == grads.size());
-          for (std::size_t i = 0; i < grads.size(); ++i) {
-            CAPTURE(model.params[i].name);
-            CHECK((fused.mean_grads[i] - grads[i]).norm() <= 1e-10 * (1 + grads[i].norm()));
-          }
-          const auto threaded = msr::msr_fused_batch(model, inner, eps, 3);
-          for (std::size_t i = 0; i < grads.size(); ++i) CHECK(threaded.mean_grads[i] == fused.mean_grads[i]);
+          // float32 to float rounding.
           const auto f32 = msr::msr_fused_batch(model, inner, eps, 2, learn::Precision::float32);
           for (std::size_t i = 0; i < grads.size(); ++i)
             CHECK((f32.mean_grads[i] - grads[i]).norm() <= 1e-4 * (1 + grads[i].norm()));
@@ -277,6 +230,9 @@ TEST_CASE("maml: the fused msr-kron kernel computes the autodiff meta-gradient")
       }
     }
   }
+  CHECK(msr::fused_supported(make("msr-fc", 10, 3, msr::LrMode::layer), {5, false}));
+  CHECK_FALSE(msr::fused_supported(make("maml-conv", 10, 3, msr::LrMode::layer), {2, false}));
+  CHECK_FALSE(msr::fused_supported(make("maml-lc", 10, 3, msr::LrMode::layer), {1, false}));
 }
 
 TEST_CASE("maml: the fused kernel covers maml-conv, and its float32 path agrees with float64") {

@@ -10,36 +10,17 @@
 
 #include <doctest/doctest.h>
 
+#include "conv_tasks.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
 using namespace symlearn;
 using ad::Mat;
 
+using testutil::conv_episode;
+
 namespace {
-// A convolution task (filter f drawn per task), optionally with label noise.
-tasks::Episode conv_task(Rng& rng, int n, int s, int support, int query, double noise = 0) {
-  const int m = n - s + 1;
-  Mat f(1, s);
-  for (int t = 0; t < s; ++t) f(0, t) = rng.normal();
-  const Mat w = tasks::lc_weights(Mat::Ones(m, 1) * f, n);
-  auto draw = [&](int rows) {
-    Mat x(rows, n);
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < rows; ++i) x(i, j) = rng.normal();
-    return x;
-  };
-  auto noisy = [&](Mat y) {
-    for (Eigen::Index i = 0; i < y.size(); ++i) y(i) += noise * rng.normal();
-    return y;
-  };
-  tasks::Episode e;
-  e.xs = draw(support);
-  e.xq = draw(query);
-  e.ys = noisy(e.xs * w.transpose());
-  e.yq = noisy(e.xq * w.transpose());
-  return e;
-}
 
 msr::MetaModel ridge_model(int n, int s, int k, double lambda, std::uint64_t seed = 3) {
   msr::Arch a;
@@ -90,7 +71,7 @@ TEST_CASE("ridge: the meta-gradient matches central differences in U, v0 and log
       REQUIRE(model.find("log_lambda") >= 0);
       REQUIRE(model.find("inner_lr_v0") < 0);  // no learning rate: nothing steps
       std::vector<tasks::Episode> eps;
-      for (int t = 0; t < 5; ++t) eps.push_back(conv_task(rng, 9, 3, support, 4, 0.1));
+      for (int t = 0; t < 5; ++t) eps.push_back(conv_episode(rng, 9, 3, support, 4, 0.1));
       const msr::InnerLoop inner;
       REQUIRE(msr::fused_supported(model, inner));
       const auto fused = msr::msr_fused_batch(model, inner, eps, 1);
@@ -110,7 +91,7 @@ TEST_CASE("ridge: second order, the gradient's change along a direction matches 
   Rng rng(42);
   const msr::MetaModel model = ridge_model(8, 3, 4, 0.1);
   std::vector<tasks::Episode> eps;
-  for (int t = 0; t < 4; ++t) eps.push_back(conv_task(rng, 8, 3, 2, 5, 0.1));
+  for (int t = 0; t < 4; ++t) eps.push_back(conv_episode(rng, 8, 3, 2, 5, 0.1));
   for (int trial = 0; trial < 3; ++trial) {
     std::vector<Mat> d;
     for (const auto& p : model.params) {
@@ -137,7 +118,7 @@ TEST_CASE("ridge: float32 agrees with float64, and no thread count changes a bit
   Rng rng(43);
   const msr::MetaModel model = ridge_model(12, 3, 6, 0.02);
   std::vector<tasks::Episode> eps;
-  for (int t = 0; t < 37; ++t) eps.push_back(conv_task(rng, 12, 3, 2, 6, 0.05));  // three chunks of 16
+  for (int t = 0; t < 37; ++t) eps.push_back(conv_episode(rng, 12, 3, 2, 6, 0.05));  // three chunks of 16
   const auto d = msr::msr_fused_batch(model, {}, eps, 1, learn::Precision::float64);
   const auto f = msr::msr_fused_batch(model, {}, eps, 2, learn::Precision::float32);
   CHECK(f.mean_loss == doctest::Approx(d.mean_loss).epsilon(1e-4));
@@ -163,10 +144,10 @@ TEST_CASE("ridge: with U the true convolution sharing and lambda -> 0, one suppo
     u.col(t) = tasks::lc_weights(e, n).reshaped();
   }
   double worst = 0;
-  for (int t = 0; t < 20; ++t) worst = std::max(worst, msr::ridge_query_loss(model, conv_task(rng, n, s, 1, 19)));
+  for (int t = 0; t < 20; ++t) worst = std::max(worst, msr::ridge_query_loss(model, conv_episode(rng, n, s, 1, 19)));
   CHECK(worst < 1e-18);
   // The same fit through a random U of the same size leaves a real error.
-  CHECK(msr::ridge_query_loss(ridge_model(n, s, s, 1e-12), conv_task(rng, n, s, 1, 19)) > 1e-3);
+  CHECK(msr::ridge_query_loss(ridge_model(n, s, s, 1e-12), conv_episode(rng, n, s, 1, 19)) > 1e-3);
 }
 
 TEST_CASE("ridge: only msr-fc, only the fused kernel") {
@@ -185,5 +166,5 @@ TEST_CASE("ridge: only msr-fc, only the fused kernel") {
   CHECK_THROWS_AS(a.validate(), InputError);
   const msr::MetaModel model = ridge_model(6, 3, 2, 0.1);
   Rng rng(1);
-  CHECK_THROWS_AS(msr::run_episode(model, {}, conv_task(rng, 6, 3, 1, 2), true), std::logic_error);
+  CHECK_THROWS_AS(msr::run_episode(model, {}, conv_episode(rng, 6, 3, 1, 2), true), std::logic_error);
 }

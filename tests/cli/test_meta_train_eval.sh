@@ -123,6 +123,31 @@ with h5py.File(sys.argv[2], "r+") as f:
 PY
 expect_error 2 "eval: .*ridge-bad.h5: /params/log_lambda is outside \[-50, 50\]" \
   "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-bad.h5"
+# The ridge fields of a model's config, and the file itself, damaged.
+$PY - "$WORK/ridge.h5" "$WORK" <<'PY'
+import json, shutil, sys, h5py
+src, d = sys.argv[1], sys.argv[2]
+def variant(name, edit):
+    shutil.copy(src, f"{d}/{name}.h5")
+    with h5py.File(f"{d}/{name}.h5", "r+") as f:
+        edit(f)
+def set_model(key, value):
+    def edit(f):
+        cfg = json.loads(f.attrs["config"])
+        cfg["model"][key] = value
+        f.attrs["config"] = json.dumps(cfg)
+    return edit
+variant("ridge-type", set_model("inner_solver", 5))
+variant("ridge-lambda", set_model("ridge_lambda", -1))
+variant("ridge-unknown", set_model("inner_solver", "newton"))
+variant("ridge-nolog", lambda f: f.__delitem__("params/log_lambda"))
+PY
+expect_error 2 "eval: .*ridge-type.h5: the model.s architecture record is incomplete" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-type.h5"
+expect_error 2 "eval: .*ridge-lambda.h5: .*--ridge-lambda must be in" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-lambda.h5"
+expect_error 2 "eval: .*ridge-unknown.h5: .*--inner-solver must be sgd or ridge" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-unknown.h5"
+expect_error 2 "eval: .*ridge-nolog.h5: .*log_lambda" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-nolog.h5"
+head -c 4000 "$WORK/ridge.h5" >"$WORK/ridge-cut.h5"
+expect_error 2 "eval: .*ridge-cut.h5" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-cut.h5"
 expect_error 2 "meta-train: --inner-solver must be sgd or ridge, not 'newton'" \
   "$M" msr-fc --inner-solver newton "$WORK/tasks.h5" -o "$WORK/x.h5"
 expect_error 2 "meta-train: --inner-solver is not an option of maml-fc" \

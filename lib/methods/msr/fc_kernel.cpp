@@ -35,14 +35,6 @@ MatOf<S> support_design(const MatOf<S>& U, const MatOf<S>& xs, int m, int n) {
   return a;
 }
 
-// The stacked support targets b (block r = y_r).
-template <class S>
-VecOf<S> support_targets(const MatOf<S>& ys) {
-  VecOf<S> b(ys.size());
-  unvec(b.data(), ys.cols(), ys.rows()) = ys.transpose();
-  return b;
-}
-
 }  // namespace
 
 template <class S>
@@ -80,7 +72,7 @@ BatchResultOf<S> fc_fused_batch(const msr::MetaModel& model, const InnerLoop& in
     for (long i = 0; i < C; ++i) {
       TaskSolve& t = solves[i];
       t.a = a.middleRows(i * rows, rows).template cast<double>();
-      t.b = support_targets<S>(eps[i].ys).template cast<double>();
+      t.b = support_targets(eps[i].ys);
       t.c2 = c2;
       solve_forward(solver, t);
       v_final.col(i) = t.v_final.template cast<S>();
@@ -138,7 +130,7 @@ double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
   const int m = model.arch.output_dim, n = model.arch.input_dim;
   const MatrixXd& U = model.params[model.find("U")].value;
   const MatrixXd a = support_design<double>(U, e.xs, m, n);
-  const VectorXd b = support_targets<double>(e.ys);
+  const VectorXd b = support_targets(e.ys);
   const double c2 = 2.0 / static_cast<double>(a.rows());
   const Solver solver = Solver::of(model, InnerLoop{}, model.find("v0"));
   TaskSolve t;

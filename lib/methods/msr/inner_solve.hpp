@@ -53,6 +53,12 @@ struct TaskGrad {
   Eigen::VectorXd ebar;  // dLq/de
 };
 
+// The stacked support targets b (block s = y_s, m entries) of the rows of ys, in double.
+template <class Derived>
+Eigen::VectorXd support_targets(const Eigen::MatrixBase<Derived>& ys) {
+  return ys.transpose().template cast<double>().reshaped();
+}
+
 void solve_forward(const Solver& s, TaskSolve& t);
 TaskGrad solve_backward(const Solver& s, const TaskSolve& t, const Eigen::VectorXd& h);
 

@@ -30,7 +30,7 @@ BatchResultOf<S> kron_fused_batch(const msr::MetaModel& model, const InnerLoop& 
       for (int c = 0; c < k1; ++c) a.block(s * m, c * k2, m, k2) = ts(s, c) * u2;
     TaskSolve t;
     t.a = a.template cast<double>();
-    t.b = Eigen::Map<const Mat>(Mat(e.ys.transpose()).data(), rows, 1).template cast<double>();
+    t.b = support_targets(e.ys);
     t.c2 = 2.0 / static_cast<double>(rows);
     solve_forward(solver, t);
     const Mat v = Eigen::Map<const Eigen::MatrixXd>(t.v_final.data(), k2, k1).template cast<S>();

@@ -35,16 +35,16 @@ else
 fi
 
 # One timing of one side: prints the speed.
-symlearn_msr() {  # MODEL RANK LATENT THREADS
+symlearn_msr() {  # MODEL RANK LATENT THREADS INNER_STEPS
   latent=""
   [ "$1" = msr-fc ] && latent="--latent $3"
-  "$BIN/meta-train" "$1" $latent --steps "$STEPS" --val-every 100000 --threads "$4" --quiet --json \
+  "$BIN/meta-train" "$1" $latent --inner-steps "$5" --steps "$STEPS" --val-every 100000 --threads "$4" --quiet --json \
     "$OUT/rank$2.h5" -o /dev/null | field steps_per_second
 }
-peer_msr() {  # MODEL RANK LATENT THREADS
+peer_msr() {  # MODEL RANK LATENT THREADS INNER_STEPS
   case $1 in msr-fc) m=share_fc ;; maml-fc) m=fc ;; maml-conv) m=conv ;; esac
   OMP_WAIT_POLICY=PASSIVE $PY "$PEERS/pytorch_msr/msr_train.py" --tasks_file "$OUT/rank$2.h5" --problem "rank$2" \
-    --model "$m" --latent "$3" --impl batched --steps "$STEPS" --threads "$4" --eval_every 0 --eval_tasks 10 |
+    --model "$m" --latent "$3" --inner_steps "$5" --impl batched --steps "$STEPS" --threads "$4" --eval_every 0 --eval_tasks 10 |
     sed -n 's/^RESULT //p' | field train_steps_per_sec
 }
 symlearn_images() {  # MODEL THREADS
@@ -78,16 +78,17 @@ s, p, higher = $s, $p, $higher
 ratio = s / p if higher else p / s
 print(f'| $label | $threads | {s:.3g} $unit | {p:.3g} $unit | {ratio:.2f}× |')"
 }
-msr_job() {  # MODEL RANK LATENT THREADS s|p
-  if [ "$5" = s ]; then symlearn_msr "$1" "$2" "$3" "$4"; else peer_msr "$1" "$2" "$3" "$4"; fi
+msr_job() {  # MODEL RANK LATENT THREADS INNER_STEPS s|p
+  if [ "$6" = s ]; then symlearn_msr "$1" "$2" "$3" "$4" "$5"; else peer_msr "$1" "$2" "$3" "$4" "$5"; fi
 }
 image_job() {  # MODEL THREADS s|p
   if [ "$3" = s ]; then symlearn_images "$1" "$2"; else peer_images "$1" "$2"; fi
 }
 for t in $THREADS; do
-  row "msr-fc rank 1 (k = 3)" "$t" "steps/s" 1 msr_job msr-fc 1 3 "$t"
-  row "msr-fc rank 5 (k = 30)" "$t" "steps/s" 1 msr_job msr-fc 5 30 "$t"
-  row "maml-conv rank 1" "$t" "steps/s" 1 msr_job maml-conv 1 3 "$t"
+  row "msr-fc rank 1 (k = 3)" "$t" "steps/s" 1 msr_job msr-fc 1 3 "$t" 1
+  row "msr-fc rank 5 (k = 30)" "$t" "steps/s" 1 msr_job msr-fc 5 30 "$t" 1
+  row "msr-fc rank 1, 5 inner steps" "$t" "steps/s" 1 msr_job msr-fc 1 3 "$t" 5
+  row "maml-conv rank 1" "$t" "steps/s" 1 msr_job maml-conv 1 3 "$t" 1
   row "lconv, $images" "$t" "s/epoch" 0 image_job lconv "$t"
   row "cnn, $images" "$t" "s/epoch" 0 image_job cnn "$t"
 done

@@ -148,6 +148,15 @@ expect_error 2 "eval: .*ridge-unknown.h5: .*--inner-solver must be sgd or ridge"
 expect_error 2 "eval: .*ridge-nolog.h5: .*log_lambda" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-nolog.h5"
 head -c 4000 "$WORK/ridge.h5" >"$WORK/ridge-cut.h5"
 expect_error 2 "eval: .*ridge-cut.h5" "$E" --tasks "$WORK/tasks.h5" "$WORK/ridge-cut.h5"
+# msr-kron too: trains with ridge, evaluates through the same exact fit.
+expect_ok "$M" msr-kron $TRAIN --inner-solver ridge --steps 20 "$WORK/tasks.h5" -o "$WORK/kron-ridge.h5"
+$PY - "$WORK/kron-ridge.h5" <<'PY' || fail "msr-kron ridge model file contents"
+import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+assert json.loads(f.attrs["config"])["model"]["inner_solver"] == "ridge"
+assert f["params/log_lambda"].shape == (1, 1) and "params/inner_lr_v0" not in f
+PY
+"$E" --tasks "$WORK/tasks.h5" "$WORK/kron-ridge.h5" | grep -q "^msr-kron on .*tasks.h5 /test: MSE" || fail "eval of a msr-kron ridge model"
 expect_error 2 "meta-train: --inner-solver must be sgd or ridge, not 'newton'" \
   "$M" msr-fc --inner-solver newton "$WORK/tasks.h5" -o "$WORK/x.h5"
 expect_error 2 "meta-train: --inner-solver is not an option of maml-fc" \

@@ -5,16 +5,23 @@
 # over 300 test tasks. msr-fc uses the paper's latent sizes k = 3, 6, 30 for
 # rank 1, 2, 5 (the tool's default, kernel x rank, would give 15 for rank 5).
 # Prints one markdown table. Finished cells are kept (rerunning resumes).
-#   make repro-msr [STEPS=1000] [SEED=0]   (env: MODELS, among them msr-fc-ridge = msr-fc
-#   --inner-solver ridge; PRECISION = float32 | float64 for the fused msr-fc / maml-conv
-#   kernel; default: the tool's, float32)
+#   make repro-msr [STEPS=1000] [SEED=0]   (env: MODELS, among them msr-fc-ridge and
+#   msr-kron-ridge = --inner-solver ridge, and pytorch = the PyTorch peer's share_fc
+#   (PEERS/pytorch_msr, --impl batched) on the same files, when python3-torch is
+#   installed; PRECISION = float32 | float64 for the fused kernels; default: the
+#   tool's, float32)
 set -eu
 BIN=${BIN:-build/bin}
 STEPS=${STEPS:-1000}
 SEED=${SEED:-0}
 THREADS=${THREADS:-0}
 OUT=${OUT:-out/repro-msr}
-MODELS=${MODELS:-"msr-fc msr-fc-ridge maml-fc maml-lc maml-conv"}
+PEERS=${PEERS:-../shared/peers}
+PY=/usr/bin/python3
+if [ -z "${MODELS:-}" ]; then
+  MODELS="msr-fc msr-fc-ridge maml-fc maml-lc maml-conv"
+  [ -f "$PEERS/pytorch_msr/msr_train.py" ] && $PY -c 'import torch' 2>/dev/null && MODELS="$MODELS pytorch"
+fi
 PRECISION=${PRECISION:-}
 mkdir -p "$OUT"
 
@@ -28,15 +35,27 @@ for model in $MODELS; do
   for rank in 1 2 5; do
     m="$OUT/$model-rank$rank-steps$STEPS${PRECISION:+-$PRECISION}.h5"
     [ -s "$m.eval.json" ] && continue  # done in an earlier run
-    # msr-fc-ridge: msr-fc with the ridge inner solver (issue 14).
+    if [ "$model" = pytorch ]; then
+      # The peer scores its own fixed support/query split of 300 test tasks;
+      # its RESULT line carries test_mse, test_ci95 and steps_per_sec.
+      OMP_WAIT_POLICY=PASSIVE $PY "$PEERS/pytorch_msr/msr_train.py" --tasks_file "$OUT/rank$rank.h5" \
+        --problem "rank$rank" --model share_fc --impl batched --steps "$STEPS" --seed "$SEED" --threads 1 \
+        --eval_every 0 --eval_tasks 300 ${PRECISION:+--dtype $PRECISION} | sed -n 's/^RESULT //p' >"$m.peer.json"
+      $PY -c "import json,sys; r=json.load(open(sys.argv[1])); json.dump({'mse': r['test_mse'], 'ci95': r['test_ci95']}, open(sys.argv[2], 'w')); json.dump({'steps_per_second': r['train_steps_per_sec']}, open(sys.argv[3], 'w'))" \
+        "$m.peer.json" "$m.train.json.tmp" "$m.train.json"
+      mv "$m.train.json.tmp" "$m.eval.json"
+      echo "trained the PyTorch peer on rank $rank" >&2
+      continue
+    fi
+    # msr-fc-ridge, msr-kron-ridge: with the ridge inner solver (issue 14).
     tool_model=${model%-ridge} solver=""
-    [ "$model" = msr-fc-ridge ] && solver="--inner-solver ridge"
+    [ "$tool_model" != "$model" ] && solver="--inner-solver ridge"
     latent=""
     if [ "$tool_model" = msr-fc ]; then
       case $rank in 1) latent="--latent 3" ;; 2) latent="--latent 6" ;; 5) latent="--latent 30" ;; esac
     fi
     precision=""
-    case $tool_model in msr-fc | maml-conv) [ -n "$PRECISION" ] && precision="--precision $PRECISION" ;; esac
+    case $tool_model in msr-fc | msr-kron | maml-conv) [ -n "$PRECISION" ] && precision="--precision $PRECISION" ;; esac
     # shellcheck disable=SC2086
     "$BIN/meta-train" "$tool_model" $solver $latent $precision --steps "$STEPS" --seed "$SEED" --threads "$THREADS" --quiet --json \
       "$OUT/rank$rank.h5" -o "$m" >"$m.train.json"
@@ -45,7 +64,7 @@ for model in $MODELS; do
   done
 done
 
-/usr/bin/python3 - "$OUT" "$STEPS" "$PRECISION" $MODELS <<'PY'
+$PY - "$OUT" "$STEPS" "$PRECISION" $MODELS <<'PY'
 import json, sys
 out, steps, precision, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 suffix = f"-{precision}" if precision else ""

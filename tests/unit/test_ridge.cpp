@@ -1,10 +1,10 @@
-// The ridge inner solver (methods/msr/fc_kernel.hpp): its meta-gradient against
+// The ridge inner solver (methods/msr/fc_kernel.hpp, kron_kernel.hpp), for
+// msr-fc and msr-kron: its meta-gradient against
 // finite differences of the query loss (first and second order), float32
 // against float64, thread counts, and the exact fit it exists for.
 #include "methods/msr/fused.hpp"
 #include "methods/msr/maml.hpp"
 #include "methods/msr/models.hpp"
-#include "methods/msr/fc_kernel.hpp"
 #include "tasks/locally_connected.hpp"
 #include "util/error.hpp"
 
@@ -22,13 +22,16 @@ using testutil::conv_episode;
 
 namespace {
 
-msr::MetaModel ridge_model(int n, int s, int k, double lambda, std::uint64_t seed = 3) {
+// msr-fc with k columns of U, or msr-kron with k1 = k2 = k.
+msr::MetaModel ridge_model(int n, int s, int k, double lambda, std::uint64_t seed = 3,
+                           const std::string& kind = "msr-fc") {
   msr::Arch a;
-  a.kind = "msr-fc";
+  a.kind = kind;
   a.input_dim = n;
   a.output_dim = n - s + 1;
   a.kernel = s;
   a.latent = k;
+  a.kron_in = a.kron_out = k;
   a.inner_solver = "ridge";
   a.ridge_lambda = lambda;
   Rng rng(seed);
@@ -59,15 +62,19 @@ std::vector<Mat> central_differences(msr::MetaModel model, const std::vector<tas
   }
   return g;
 }
+
+const std::vector<std::string> kKinds = {"msr-fc", "msr-kron"};
 }  // namespace
 
 TEST_CASE("ridge: the meta-gradient matches central differences in U, v0 and log lambda") {
   Rng rng(41);
+  for (const std::string& kind : kKinds)
   for (int support : {1, 3}) {
     for (int k : {3, 5}) {
+      CAPTURE(kind);
       CAPTURE(support);
       CAPTURE(k);
-      const msr::MetaModel model = ridge_model(9, 3, k, 0.05);
+      const msr::MetaModel model = ridge_model(9, 3, k, 0.05, 3, kind);
       REQUIRE(model.find("log_lambda") >= 0);
       REQUIRE(model.find("inner_lr_v0") < 0);  // no learning rate: nothing steps
       std::vector<tasks::Episode> eps;
@@ -89,7 +96,9 @@ TEST_CASE("ridge: the meta-gradient matches central differences in U, v0 and log
 TEST_CASE("ridge: second order, the gradient's change along a direction matches the loss's curvature") {
   // d^T (g(p + h d) - g(p - h d)) / 2h  against  (L(p + h d) - 2 L(p) + L(p - h d)) / h^2.
   Rng rng(42);
-  const msr::MetaModel model = ridge_model(8, 3, 4, 0.1);
+  for (const std::string& kind : kKinds) {
+  CAPTURE(kind);
+  const msr::MetaModel model = ridge_model(8, 3, 4, 0.1, 3, kind);
   std::vector<tasks::Episode> eps;
   for (int t = 0; t < 4; ++t) eps.push_back(conv_episode(rng, 8, 3, 2, 5, 0.1));
   for (int trial = 0; trial < 3; ++trial) {
@@ -112,11 +121,14 @@ TEST_CASE("ridge: second order, the gradient's change along a direction matches 
     const double from_loss = (mean_loss(moved(h), eps) - 2 * mean_loss(model, eps) + mean_loss(moved(-h), eps)) / (h * h);
     CHECK(from_gradient == doctest::Approx(from_loss).epsilon(1e-3));
   }
+  }
 }
 
 TEST_CASE("ridge: float32 agrees with float64, and no thread count changes a bit") {
   Rng rng(43);
-  const msr::MetaModel model = ridge_model(12, 3, 6, 0.02);
+  for (const std::string& kind : kKinds) {
+  CAPTURE(kind);
+  const msr::MetaModel model = ridge_model(12, 3, 6, 0.02, 3, kind);
   std::vector<tasks::Episode> eps;
   for (int t = 0; t < 37; ++t) eps.push_back(conv_episode(rng, 12, 3, 2, 6, 0.05));  // three chunks of 16
   const auto d = msr::msr_fused_batch(model, {}, eps, 1, learn::Precision::float64);
@@ -130,6 +142,7 @@ TEST_CASE("ridge: float32 agrees with float64, and no thread count changes a bit
     const auto dt = msr::msr_fused_batch(model, {}, eps, threads, learn::Precision::float64);
     CHECK(dt.mean_loss == d.mean_loss);
     for (std::size_t i = 0; i < d.mean_grads.size(); ++i) CHECK(dt.mean_grads[i] == d.mean_grads[i]);
+  }
   }
 }
 
@@ -150,13 +163,33 @@ TEST_CASE("ridge: with U the true convolution sharing and lambda -> 0, one suppo
   CHECK(msr::ridge_query_loss(ridge_model(n, s, s, 1e-12), conv_episode(rng, n, s, 1, 19)) > 1e-3);
 }
 
-TEST_CASE("ridge: only msr-fc, only the fused kernel") {
+TEST_CASE("ridge: msr-kron with U1 = I and U2 = I is the exact least-squares fit of a 2 x 4 layer") {
+  // W = U2 V U1^T = V (k1 = n, k2 = m): 8 unknowns, and 4 support examples
+  // give 8 equations, so lambda -> 0 recovers any W exactly.
+  msr::MetaModel model = ridge_model(4, 3, 2, 1e-12, 3, "msr-kron");  // n = 4, m = 2
+  model.arch.kron_in = 4;
+  model.params[model.find("U1")].value = Mat::Identity(4, 4);
+  model.params[model.find("U2")].value = Mat::Identity(2, 2);
+  model.params[model.find("v0")].value = Mat::Zero(8, 1);
+  tasks::Episode e;
+  const Mat w = Mat::Random(2, 4);
+  e.xs = Mat::Random(4, 4);
+  e.ys = e.xs * w.transpose();
+  e.xq = Mat::Random(10, 4);
+  e.yq = e.xq * w.transpose();
+  CHECK(msr::ridge_query_loss(model, e) < 1e-18);
+  e.xs.conservativeResize(3, 4);  // fewer equations than unknowns: a real error
+  e.ys.conservativeResize(3, 2);
+  CHECK(msr::ridge_query_loss(model, e) > 1e-4);
+}
+
+TEST_CASE("ridge: only msr-fc and msr-kron, only the fused kernel") {
   msr::Arch a;
   a.kind = "maml-fc";
   a.input_dim = 5;
   a.output_dim = 4;
   a.inner_solver = "ridge";
-  CHECK_THROWS_WITH_AS(a.validate(), "--inner-solver ridge is implemented for msr-fc only", InputError);
+  CHECK_THROWS_WITH_AS(a.validate(), "--inner-solver ridge is implemented for msr-fc and msr-kron only", InputError);
   a.kind = "msr-fc";
   a.latent = 2;
   a.inner_solver = "newton";

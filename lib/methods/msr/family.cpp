@@ -41,7 +41,7 @@ class MsrTrainer : public methods::Trainer {
     app.add_option("--inner-lr-mode", o_.lr_mode, "fixed | layer (one learned per layer) | param (one per weight)")
         ->capture_default_str();
     app.add_flag("--first-order", t.inner.first_order, "First-order MAML: drop the second-order term");
-    if (k == "msr-fc") {
+    if (msr) {
       app.add_option("--inner-solver", o_.inner_solver,
                      "sgd: MAML's inner steps | ridge: the exact ridge fit of v on the support set, "
                      "differentiated implicitly (README, Ridge inner solver)")

@@ -126,7 +126,7 @@ template BatchResultOf<float> fc_fused_batch<float>(const msr::MetaModel&, const
 template BatchResultOf<double> fc_fused_batch<double>(const msr::MetaModel&, const InnerLoop&, long,
                                                       const std::function<tasks::EpisodeOf<double>(long)>&, int);
 
-double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
+double fc_ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
   const int m = model.arch.output_dim, n = model.arch.input_dim;
   const MatrixXd& U = model.params[model.find("U")].value;
   const MatrixXd a = support_design<double>(U, e.xs, m, n);

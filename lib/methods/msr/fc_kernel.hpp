@@ -38,8 +38,7 @@ template <class S>
 BatchResultOf<S> fc_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                                 const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads);
 
-// The query loss after the ridge fit on e's support set (float64): what
-// eval and validation use for a ridge model (there is no autodiff path).
-double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e);
+// The query loss after the ridge fit on e's support set (float64).
+double fc_ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e);
 
 }  // namespace symlearn::msr

@@ -11,6 +11,10 @@ bool fused_supported(const msr::MetaModel& model, const InnerLoop& inner) {
   return kind == "msr-fc" || kind == "msr-kron" || (kind == "maml-conv" && inner.steps == 1);
 }
 
+double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
+  return model.arch.kind == "msr-kron" ? kron_ridge_query_loss(model, e) : fc_ridge_query_loss(model, e);
+}
+
 namespace {
 template <class S>
 using MatOf = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;

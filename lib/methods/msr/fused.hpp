@@ -4,8 +4,9 @@
 // meta-train fast on the MSR paper's layer (README, Speed); `--engine
 // autodiff` forces the general path.
 //
-// msr-fc, any number of inner SGD steps or the ridge solver: fc_kernel.hpp
-// (its inner loop is k x k algebra, since W(v) = unvec(U v) is linear in v).
+// msr-fc and msr-kron, any number of inner SGD steps or the ridge solver:
+// fc_kernel.hpp, kron_kernel.hpp (their inner loop is k x k algebra, since
+// W(v) is linear in v: inner_solve.hpp).
 // maml-conv, one inner step: W[j, j+t] = f[t] is msr-fc with U fixed to the
 // one-hot band, computed through its structure (a product with W is a 1-D
 // convolution, U^T vec(.) a correlation), with the one-step formulas
@@ -47,5 +48,10 @@ BatchResultOf<S> msr_fused_batch(const msr::MetaModel& model, const InnerLoop& i
 BatchResult msr_fused_batch(const msr::MetaModel& model, const InnerLoop& inner,
                             const std::vector<tasks::Episode>& episodes, int threads,
                             learn::Precision precision = learn::Precision::float64);
+
+// The query loss after the ridge fit on e's support set (msr-fc, msr-kron;
+// float64): what eval and validation use for a ridge model (it has no
+// autodiff graph).
+double ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e);
 
 }  // namespace symlearn::msr

@@ -5,6 +5,20 @@
 
 namespace symlearn::msr {
 
+namespace {
+// The support design of Ns examples from ts = Xs U1 (Ns x k1): block (s, c)
+// of A, rows [s m, (s+1) m) and columns [c k2, (c+1) k2), is ts(s, c) U2.
+template <class S, class M>
+Eigen::MatrixXd kron_design(const M& ts, const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& u2) {
+  const Eigen::Index m = u2.rows(), k2 = u2.cols(), k1 = ts.cols();
+  Eigen::MatrixXd a(ts.rows() * m, k1 * k2);
+  for (Eigen::Index s = 0; s < ts.rows(); ++s)
+    for (Eigen::Index c = 0; c < k1; ++c)
+      a.block(s * m, c * k2, m, k2) = (ts(s, c) * u2).template cast<double>();
+  return a;
+}
+}  // namespace
+
 template <class S>
 BatchResultOf<S> kron_fused_batch(const msr::MetaModel& model, const InnerLoop& inner, long count,
                                   const std::function<tasks::EpisodeOf<S>(long)>& episode, int threads) {
@@ -25,11 +39,8 @@ BatchResultOf<S> kron_fused_batch(const msr::MetaModel& model, const InnerLoop& 
     const tasks::EpisodeOf<S> e = episode(task);
     const Index ns = e.xs.rows(), rows = ns * m;
     const Mat ts = e.xs * u1;  // t_s^T in row s
-    Mat a(rows, k);
-    for (Index s = 0; s < ns; ++s)
-      for (int c = 0; c < k1; ++c) a.block(s * m, c * k2, m, k2) = ts(s, c) * u2;
     TaskSolve t;
-    t.a = a.template cast<double>();
+    t.a = kron_design(ts, u2);
     t.b = support_targets(e.ys);
     t.c2 = 2.0 / static_cast<double>(rows);
     solve_forward(solver, t);
@@ -79,6 +90,19 @@ BatchResultOf<S> kron_fused_batch(const msr::MetaModel& model, const InnerLoop& 
   r.mean_grads[v_index] = (dv0s.rowwise().sum() * inv).template cast<S>();
   solver_grads(model, v_index, dds, dlogs, r.mean_grads);
   return r;
+}
+
+double kron_ridge_query_loss(const msr::MetaModel& model, const tasks::Episode& e) {
+  const Eigen::MatrixXd& u1 = model.params[model.find("U1")].value;
+  const Eigen::MatrixXd& u2 = model.params[model.find("U2")].value;
+  TaskSolve t;
+  t.a = kron_design(Eigen::MatrixXd(e.xs * u1), u2);
+  t.b = support_targets(e.ys);
+  t.c2 = 2.0 / static_cast<double>(t.a.rows());
+  solve_forward(Solver::of(model, InnerLoop{}, model.find("v0")), t);
+  const Eigen::Map<const Eigen::MatrixXd> v(t.v_final.data(), u2.cols(), u1.cols());
+  const Eigen::MatrixXd r = e.xq * u1 * v.transpose() * u2.transpose() - e.yq;
+  return r.squaredNorm() / (static_cast<double>(e.xq.rows()) * u2.rows());
 }
 
 template BatchResultOf<float> kron_fused_batch<float>(const msr::MetaModel&, const InnerLoop&, long,

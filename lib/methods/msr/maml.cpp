@@ -1,6 +1,6 @@
 #include "methods/msr/maml.hpp"
 
-#include "methods/msr/fc_kernel.hpp"
+#include "methods/msr/fused.hpp"
 
 #include <stdexcept>
 
@@ -20,7 +20,7 @@ Var scaled_step(const msr::MetaModel& model, const std::vector<Var>& p, int adap
 
 Var episode_loss(const msr::MetaModel& model, const InnerLoop& inner, const tasks::Episode& e,
                  const std::vector<Var>& p, bool create_graph) {
-  if (model.arch.ridge()) throw std::logic_error("the ridge inner solver has no autodiff graph (ridge.hpp)");
+  if (model.arch.ridge()) throw std::logic_error("the ridge inner solver has no autodiff graph (fused.hpp)");
   const Var xs = ad::constant(e.xs), ys = ad::constant(e.ys);
   const std::vector<int> adapted = model.adapted();
   std::vector<Var> fast = p;

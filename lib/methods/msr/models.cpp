@@ -93,7 +93,8 @@ void Arch::validate() const {
   if (!(inner_lr >= 0) || !std::isfinite(inner_lr)) throw InputError("--inner-lr must be a finite number >= 0");
   if (inner_solver != "sgd" && inner_solver != "ridge")
     throw InputError("--inner-solver must be sgd or ridge, not '" + inner_solver + "'");
-  if (ridge() && kind != "msr-fc") throw InputError("--inner-solver ridge is implemented for msr-fc only");
+  if (ridge() && kind != "msr-fc" && kind != "msr-kron")
+    throw InputError("--inner-solver ridge is implemented for msr-fc and msr-kron only");
   if (ridge() && !(ridge_lambda > 0 && ridge_lambda <= 1e6))
     throw InputError("--ridge-lambda must be in (0, 1e6]");
 }

@@ -7,7 +7,7 @@
 //   maml-conv  a single 1-D convolution filter f (s) per task: W[j, j+t] = f[t]
 //
 // Predictions are P = X W^T for the N x n inputs X. vec is column-major.
-// msr-fc with the ridge inner solver also has log_lambda (1 x 1, role hyper).
+// msr-fc and msr-kron with the ridge inner solver also have log_lambda (1 x 1, role hyper).
 // msr-kron restricts W to rank <= min(k1, k2): it suits layers where mn*k is
 // too large for a dense U, not data whose W must be full rank.
 #pragma once
@@ -45,7 +45,7 @@ struct Arch {
   LrMode lr_mode = LrMode::layer;
   double inner_lr = 0.1;  // initial (or, when fixed, constant) inner learning rate
   // How the task parameters are fitted on the support set: "sgd" (MAML's
-  // inner steps) or, for msr-fc, "ridge": v* = argmin_v L_support(v) +
+  // inner steps) or, for msr-fc and msr-kron, "ridge": v* = argmin_v L_support(v) +
   // lambda |v - v0|^2 solved exactly, lambda learned (from ridge_lambda).
   std::string inner_solver = "sgd";
   double ridge_lambda = 0.01;

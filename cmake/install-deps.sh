@@ -6,7 +6,7 @@
 set -eu
 
 pkgs="cmake make g++ pkg-config libeigen3-dev libopenblas-dev libcli11-dev libhdf5-dev
-nlohmann-json3-dev doctest-dev libpng-dev zlib1g-dev hdf5-tools python3 python3-h5py python3-numpy time"
+nlohmann-json3-dev doctest-dev libpng-dev zlib1g-dev libssl-dev hdf5-tools python3 python3-h5py python3-numpy time"
 for opt in "$@"; do
   case $opt in
     --with-fashion-mnist) pkgs="$pkgs dataset-fashion-mnist" ;;

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -91,6 +92,52 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* 
               b, ldb, beta, c, ldc);
 }
 
+// A thin inner dimension (k <= kThinK): C is written once, block of rows by
+// block of rows, each column a sum of k scaled columns of op(A), with the
+// block of op(A) in cache. OpenBLAS would first zero (or scale) C in a
+// separate pass and pack both operands: for the image models' big products
+// with k = 8..10 (a third of an L-conv step) that was most of the time.
+constexpr Eigen::Index kThinK = 16;
+
+template <class S>
+void thin_product(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> c,
+                  const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& a,
+                  const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& b, bool transpose_a,
+                  bool transpose_b, S alpha, S beta) {
+  using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Index m = c.rows(), n = c.cols(), k = transpose_a ? a.rows() : a.cols();
+  Mat at;  // op(A) with contiguous columns when A is transposed
+  if (transpose_a) at = a.transpose();
+  const S* A = transpose_a ? at.data() : a.data();
+  const Eigen::Index lda = transpose_a ? m : a.outerStride(), ldc = c.outerStride();
+  const Mat coef = alpha * (transpose_b ? Mat(b.transpose()) : Mat(b));  // k x n, contiguous
+  constexpr Eigen::Index kRows = 512;  // 512 x 16 entries of op(A) stay in cache across the columns
+  constexpr int kTile = 32;
+  using Tile = Eigen::Array<S, kTile, 1>;
+  using TileMap = Eigen::Map<Tile, Eigen::Unaligned>;
+  using ConstTileMap = Eigen::Map<const Tile, Eigen::Unaligned>;
+  for (Eigen::Index r0 = 0; r0 < m; r0 += kRows) {
+    const Eigen::Index rows = std::min(kRows, m - r0);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      S* __restrict cj = c.data() + j * ldc + r0;
+      const S* cf = coef.data() + j * k;
+      // Tiles of 32 rows summed in registers (a store per entry, not k of
+      // them: reloading C after each term serialised on store forwarding).
+      Eigen::Index r = 0;
+      for (; r + kTile <= rows; r += kTile) {
+        Tile acc = beta == S(0) ? Tile::Zero() : Tile(beta * TileMap(cj + r));
+        for (Eigen::Index p = 0; p < k; ++p) acc += cf[p] * ConstTileMap(A + p * lda + r0 + r);
+        TileMap(cj + r) = acc;
+      }
+      for (; r < rows; ++r) {
+        S acc = beta == S(0) ? S(0) : beta * cj[r];
+        for (Eigen::Index p = 0; p < k; ++p) acc += cf[p] * A[p * lda + r0 + r];
+        cj[r] = acc;
+      }
+    }
+  }
+}
+
 template <class S>
 void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> c,
                     const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& a,
@@ -105,13 +152,17 @@ void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>
                                 (k == kb ? " the result " + shape(c.rows(), c.cols()) : std::string()));
   }
   if (m == 0 || n == 0) return;
+  if (k > 0 && k <= kThinK && m >= 64 && alpha != S(0) && blas_threshold() != 0) {
+    thin_product<S>(c, a, b, transpose_a, transpose_b, alpha, beta);
+    return;
+  }
   const bool use_blas = k > 0 && alpha != S(0) && uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) &&
                         fits_blas_int(k) && fits_blas_int(a.outerStride()) && fits_blas_int(b.outerStride()) &&
                         fits_blas_int(c.outerStride());
   if (use_blas) {
     configure_blas_threads();
     // Column-major storage; the leading dimensions are the outer strides.
-    // With beta = 0 BLAS does not read C (no zeroing pass first).
+    // (OpenBLAS zeroes or scales C in a pass of its own unless beta = 1.)
     blas_gemm(transpose_a, transpose_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data(),
               static_cast<int>(a.outerStride()), b.data(), static_cast<int>(b.outerStride()), beta, c.data(),
               static_cast<int>(c.outerStride()));

@@ -1,6 +1,7 @@
-// Dense matrix product with the kernel chosen by size: Eigen's own kernel for
-// small products and for matrix-vector, outer and thin (inner dimension < 8)
-// products, OpenBLAS for the rest above a measured threshold.
+// Dense matrix product with the kernel chosen by size: a column-update kernel
+// for a thin inner dimension (k <= 16, at least 64 rows), Eigen's own kernel
+// for small products and for matrix-vector and outer products, OpenBLAS for
+// the rest above a measured threshold.
 // The measurements behind the threshold are in lib/linalg/README.md.
 #pragma once
 

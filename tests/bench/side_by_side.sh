@@ -5,7 +5,8 @@
 # average is printed before and after: the ratios are what counts.
 #   BIN (symlearn tools), PEERS (the peers' folder), REPS (3), STEPS (300,
 #   outer steps per MSR run), EPOCHS (1), THREADS ("1 2"), IMAGES (glyphs |
-#   fashion: Fashion-MNIST 10k when installed).
+#   fashion: Fashion-MNIST 10k when installed), ONLY (an extended regular
+#   expression: only the rows whose job matches it, e.g. ONLY='lconv|cnn').
 # Speeds: MSR outer steps per second of the training loop; images seconds per
 # epoch of the training loop (both sides time only their loop).
 set -eu
@@ -64,6 +65,7 @@ echo "|---|---|---|---|---|"
 row() {  # LABEL THREADS UNIT HIGHER_IS_FASTER SYMLEARN_CMD... -- PEER_CMD...
   label=$1 threads=$2 unit=$3 higher=$4
   shift 4
+  [ -n "${ONLY:-}" ] && ! printf '%s\n' "$label" | grep -Eq "$ONLY" && return 0
   : >"$OUT/s" && : >"$OUT/p"
   for i in $(seq "$REPS"); do
     if [ $((i % 2)) -eq 1 ]; then

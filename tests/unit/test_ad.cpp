@@ -605,8 +605,9 @@ TEST_CASE("gemm: Eigen and OpenBLAS kernels agree, transposed variants included"
   namespace la = symlearn::linalg;
   const long saved = la::blas_threshold();
   std::mt19937 rng(29);
-  const std::vector<std::array<Index, 3>> shapes{{1, 1, 1}, {3, 4, 2},   {7, 5, 9}, {1, 50, 3},
-                                                 {40, 3, 1}, {33, 65, 17}, {64, 64, 64}};
+  const std::vector<std::array<Index, 3>> shapes{{1, 1, 1},    {3, 4, 2},     {7, 5, 9},   {1, 50, 3},
+                                                 {40, 3, 1},   {33, 65, 17},  {64, 64, 64}, {700, 9, 33},
+                                                 {1100, 16, 5}, {64, 1, 3}, {600, 10, 1}};
   for (const auto& [m, k, n] : shapes) {
     for (int variant = 0; variant < 4; ++variant) {
       const bool ta = (variant & 1) != 0;
@@ -623,6 +624,17 @@ TEST_CASE("gemm: Eigen and OpenBLAS kernels agree, transposed variants included"
       REQUIRE(with_blas.cols() == n);
       CHECK((with_blas - expected).cwiseAbs().maxCoeff() < 1e-12);
       CHECK((with_eigen - expected).cwiseAbs().maxCoeff() < 1e-12);
+      // Accumulating: C = alpha op(A) op(B) + beta C, in every kernel.
+      const Mat c0 = random_mat(rng, m, n);
+      for (long threshold : {0L, 1000L, LONG_MAX}) {
+        la::set_blas_threshold(threshold);
+        Mat c = c0;
+        la::gemm_into(c, a, b, ta, tb, 0.5, 2.0);
+        CHECK((c - (0.5 * expected + 2.0 * c0)).cwiseAbs().maxCoeff() < 1e-12);
+        Eigen::MatrixXf cf = c0.cast<float>();
+        la::gemm_into(cf, a.cast<float>(), b.cast<float>(), ta, tb, 0.5f, 1.0f);
+        CHECK((cf.cast<double>() - (0.5 * expected + c0)).cwiseAbs().maxCoeff() < 1e-4 * (1 + expected.cwiseAbs().maxCoeff()));
+      }
     }
   }
   la::set_blas_threshold(saved);

@@ -132,11 +132,14 @@ Var log(const Var& a);
 Var tanh(const Var& a);
 Var sigmoid(const Var& a);
 Var relu(const Var& a);
+Var abs(const Var& a);  // derivative sign(x) (0 at 0), second derivative 0
 Var softmax_rows(const Var& a);
 Var log_softmax_rows(const Var& a);
 
 // mean((pred - target)^2) over all entries.
 Var mse_loss(const Var& pred, const Var& target);
+// mean |pred - target| over all entries.
+Var l1_loss(const Var& pred, const Var& target);
 // mean over rows i of -log softmax(logits)[i, labels[i]].
 Var softmax_cross_entropy(const Var& logits, const std::vector<int>& labels);
 

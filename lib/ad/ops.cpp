@@ -428,6 +428,13 @@ Var relu(const Var& a) {
                });
 }
 
+Var abs(const Var& a) {
+  return unary("abs", a, a.value().cwiseAbs(), [](const Var& g, const Var& x, const Var&) {
+    // sign(x) is piecewise constant: a constant, also for double backward.
+    return mul(g, constant(x.value().unaryExpr([](double v) { return double((v > 0) - (v < 0)); })));
+  });
+}
+
 Var softmax_rows(const Var& a) {
   Mat value(a.rows(), a.cols());
   if (a.cols() > 0) {
@@ -464,6 +471,11 @@ Var log_softmax_rows(const Var& a) {
 Var mse_loss(const Var& pred, const Var& target) {
   require_same_shape("mse_loss", pred, target);
   return mean(square(sub(pred, target)));
+}
+
+Var l1_loss(const Var& pred, const Var& target) {
+  require_same_shape("l1_loss", pred, target);
+  return mean(abs(sub(pred, target)));
 }
 
 Var softmax_cross_entropy(const Var& logits, const std::vector<int>& labels) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -33,23 +32,21 @@ void AdamOf<S>::update(std::vector<Eigen::MatrixXd*>& params, const std::vector<
   parallel_for(static_cast<long>(blocks.size()), blocks.size() > 8 ? threads : 1, [&](long b) {
     const auto [i, j] = blocks[static_cast<std::size_t>(b)];
     const Eigen::Index len = std::min(kBlock, m[i].size() - j);
-    auto mi = m[i].reshaped().segment(j, len).array();
-    auto vi = v[i].reshaped().segment(j, len).array();
-    const auto g = grads[i].reshaped().segment(j, len).array();
-    mi = b1 * mi + (S(1) - b1) * g;
-    vi = b2 * vi + (S(1) - b2) * g.square();
-    auto p = params[i]->reshaped().segment(j, len).array();
-    if constexpr (std::is_same_v<S, double>) {
-      p -= rate * (mi / k1) / ((vi / k2).sqrt() + e);
-    } else {
-      // A plain loop: Eigen leaves this float -> double expression scalar
-      // (sqrt and division one by one), which was a quarter of an msr step;
-      // GCC vectorises the loop.
-      const S* mp = m[i].data() + j;
-      const S* vp = v[i].data() + j;
-      double* pp = params[i]->data() + j;
-      for (Eigen::Index q = 0; q < len; ++q)
-        pp[q] -= static_cast<double>(rate * (mp[q] / k1) / (std::sqrt(vp[q] / k2) + e));
+    // One fused pass over the moments, gradient and parameters (a plain
+    // loop GCC vectorises): Eigen left the expression over a reshaped
+    // parameter scalar, and separate passes made this memory-bound update
+    // 40 % of a learned-sharing inner step (250k parameters).
+    S* mp = m[i].data() + j;
+    S* vp = v[i].data() + j;
+    const S* gp = grads[i].data() + j;
+    double* pp = params[i]->data() + j;
+    const double shrink = 1.0 - lr * decay;  // 1 without decoupled decay
+    for (Eigen::Index q = 0; q < len; ++q) {
+      const S g = gp[q];
+      mp[q] = b1 * mp[q] + (S(1) - b1) * g;
+      vp[q] = b2 * vp[q] + (S(1) - b2) * (g * g);
+      const double p = decay != 0 ? pp[q] * shrink : pp[q];
+      pp[q] = p - static_cast<double>(rate * (mp[q] / k1) / (std::sqrt(vp[q] / k2) + e));
     }
   });
 }

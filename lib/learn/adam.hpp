@@ -15,6 +15,9 @@ template <class S>
 struct AdamOf {
   using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  // AdamW's decoupled weight decay (Loshchilov & Hutter 2019): each step
+  // first shrinks params by (1 - lr * decay), outside the moments.
+  double decay = 0;
   long step = 0;
   std::vector<Mat> m, v;  // first and second moments, one per parameter
 
@@ -27,7 +30,7 @@ struct AdamOf {
   template <class T>
   AdamOf<T> cast() const {
     AdamOf<T> o;
-    o.lr = lr, o.beta1 = beta1, o.beta2 = beta2, o.eps = eps, o.step = step;
+    o.lr = lr, o.beta1 = beta1, o.beta2 = beta2, o.eps = eps, o.decay = decay, o.step = step;
     for (const auto& x : m) o.m.push_back(x.template cast<T>());
     for (const auto& x : v) o.v.push_back(x.template cast<T>());
     return o;

@@ -163,15 +163,16 @@ Hypergradient hypergradient(const BilevelProblem& problem, const std::vector<Mat
       break;
     }
     case HypergradMethod::neumann: {
-      // v = α Σ_{k<K} (I − αH)^k g, accumulated term by term.
+      // v = α Σ_{k<K} (I − αH)^k g (or Σ_{k<=K} without α), term by term.
+      const int terms = o.neumann_prefactor ? o.iterations : o.iterations + 1;
       VectorXd term = g;
       v = g;
-      for (int k = 1; k < o.iterations; ++k) {
+      for (int k = 1; k < terms; ++k) {
         term -= o.neumann_alpha * damped(term);
         v += term;
       }
-      v *= o.neumann_alpha;
-      out.iterations = std::max(0, o.iterations - 1);
+      if (o.neumann_prefactor) v *= o.neumann_alpha;
+      out.iterations = std::max(0, terms - 1);
       out.relative_residual = gnorm > 0 ? (damped(v) - g).norm() / gnorm : 0.0;
       break;
     }

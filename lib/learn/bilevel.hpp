@@ -14,7 +14,9 @@
 //               (small problems only: one HVP per inner parameter);
 //   cg        — conjugate gradients on (H + δI) v = g;
 //   neumann   — v = α Σ_{k<K} (I − αH)^k g, the truncated Neumann series
-//               (Lorraine et al. 2020), needs α‖H‖ < 1;
+//               (Lorraine et al. 2020), needs α‖H‖ < 1; without the prefactor
+//               (Yeh et al. 2022's code) v = Σ_{k=0}^{K} (I − αH)^k g, K + 1
+//               terms, which for small α is about (K + 1) g;
 //   identity  — H ≈ I, v = g (the cheapest, "T1−T2" style approximation).
 #pragma once
 
@@ -44,6 +46,7 @@ struct HypergradOptions {
   double tolerance = 1e-10;   // cg: stop when ‖r‖ <= tolerance · ‖g‖
   double damping = 0.0;       // δ added to H's diagonal (cg, exact)
   double neumann_alpha = 0.1; // α of the Neumann series
+  bool neumann_prefactor = true;  // false: no α in front, K + 1 terms (Yeh et al. 2022)
   long exact_limit = 3000;    // refuse `exact` above this many inner parameters
 };
 

@@ -62,6 +62,31 @@ assert abs(o["mse_gap"]) < 1e-12 and o["partition_distance"] == 0, o
 assert abs(g["mse"] - g["oracle_mse"] - g["mse_gap"]) < 1e-12 and g["oracle_mse"] == o["oracle_mse"]
 PY
 
+# The original protocol (issue 15): its preset is recorded, options given override it,
+# and every baseline trains under it too.
+yeh="--protocol yeh2022 --embed 8 --hidden 4 --outer-steps 35 --inner-steps 5 --final-steps 400 --patience 50 --quiet"
+expect_ok "$BIN"/meta-train sharing $yeh --restarts 2 sums.h5 -o yeh.h5
+expect_ok "$BIN"/meta-train sharing-oracle --protocol yeh2022 --embed 8 --hidden 4 --final-steps 400 --patience 50 --quiet \
+  sums.h5 -o yeh-oracle.h5
+/usr/bin/python3 - <<'PY' || fail "yeh2022 model files"
+import h5py, json
+cfg = json.loads(h5py.File("yeh.h5", "r").attrs["config"])
+t = cfg["training"] if "training" in cfg else cfg["train"]
+assert t["protocol"] == "yeh2022", t
+assert t["outer_steps"] == 35 and t["inner_steps"] == 5 and t["outer_lr"] == 0.01 and t["group_norm"] == 0.05, t
+assert t["hypergrad"] == "neumann" and t["inner_lr"] == 0.001 and t["restarts"] == 2, t
+PY
+"$BIN"/eval --json --tasks sums.h5 yeh.h5 >yeh.json && "$BIN"/eval --json --tasks sums.h5 yeh-oracle.h5 >yeh-oracle.json ||
+  fail "eval of yeh2022 models"
+/usr/bin/python3 - <<'PY' || fail "yeh2022 evaluations"
+import json
+y, o = json.load(open("yeh.json")), json.load(open("yeh-oracle.json"))
+assert o["partition_distance"] == 0 and o["mae"] < 1.0, o
+assert y["mae"] > 0 and y["partition_distance"] >= 0, y
+PY
+expect_error 2 "protocol" "$BIN"/meta-train sharing --protocol original sums.h5 -o bad.h5
+expect_error 2 "--protocol yeh2022 is the sum-of-numbers protocol" "$BIN"/meta-train sharing --protocol yeh2022 gauss.h5 -o bad.h5
+
 # Bad inputs: one line, exit 2, no output file.
 "$BIN"/gen-tasks locally-connected --tasks 20 --quiet -o lc.h5
 expect_error 2 "sum-of-numbers or gaussian-sharing" "$BIN"/meta-train sharing lc.h5 -o bad.h5

@@ -243,6 +243,16 @@ TEST_CASE("gradcheck: relu") {
            [](const auto& x) { return relu(x[0]); });
 }
 
+TEST_CASE("gradcheck: abs and l1_loss") {
+  check_op([](std::mt19937& rng) { return Inputs{random_away_from_zero(rng, 3, 4, 0.1, 1.5)}; },
+           [](const auto& x) { return abs(x[0]); });
+  check_op([](std::mt19937& rng) { return Inputs{random_away_from_zero(rng, 3, 4, 0.1, 1.5), Mat::Zero(3, 4)}; },
+           [](const auto& x) { return l1_loss(x[0], x[1]); });
+  const Mat v = (Mat(1, 3) << -2.0, 0.0, 3.0).finished();
+  CHECK(abs(constant(v)).value() == (Mat(1, 3) << 2.0, 0.0, 3.0).finished());
+  CHECK(l1_loss(constant(v), constant(Mat::Zero(1, 3))).item() == doctest::Approx(5.0 / 3.0));
+}
+
 TEST_CASE("gradcheck: softmax_rows") {
   check_op(uniform({{3, 5}}, -2.0, 2.0), [](const auto& x) { return softmax_rows(x[0]); });
 }

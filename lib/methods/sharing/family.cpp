@@ -3,6 +3,7 @@
 #include "methods/sharing/evaluate.hpp"
 #include "methods/sharing/model_io.hpp"
 #include "methods/sharing/session.hpp"
+#include "methods/sharing/yeh2022.hpp"
 #include "util/error.hpp"
 
 namespace symlearn::sharing {
@@ -15,7 +16,14 @@ class SharingTrainer : public methods::Trainer {
 
   void add_options(CLI::App& app) override {
     auto& t = o_.train;
+    app_ = &app;
     const bool learned = o_.kind == "sharing";
+    app.add_option("--protocol", t.protocol,
+                   "symlearn: this toolkit's schedule | yeh2022: the original's (L1 on train+val-standardised labels, "
+                   "250 AdamW inner steps per outer step, Neumann hypergradient, early stopping; README, Learned "
+                   "sharing); options given explicitly override the protocol's values")
+        ->check(CLI::IsMember({"symlearn", "yeh2022"}))
+        ->capture_default_str();
     app.add_option("--embed", o_.embed, "sum-of-numbers: token embedding size D")->capture_default_str();
     app.add_option("--hidden", o_.hidden, "sum-of-numbers: hidden units H per position")->capture_default_str();
     if (learned) {
@@ -46,6 +54,12 @@ class SharingTrainer : public methods::Trainer {
       app.add_option("--nuclear", t.nuclear, "Weight of the nuclear-norm penalty on A (toward few groups)")
           ->capture_default_str()
           ->group(g);
+      app.add_option("--group-norm", t.group_norm, "Weight of the column group norm sum_j |A[:, j]| / L (yeh2022: 0.05)")
+          ->capture_default_str()
+          ->group(g);
+      app.add_option("--logit-init-bound", t.logit_init_bound, "> 0: A's logits start U(-b, b) instead of N(0, std^2)")
+          ->capture_default_str()
+          ->group(g);
       app.add_option("--restarts", t.restarts, "Random starts; the best on /hyper wins")->capture_default_str()->group(g);
     }
     app.add_option("--inner-lr", t.inner_lr, "Adam learning rate of the weights (inner problem and final fit)")
@@ -63,11 +77,17 @@ class SharingTrainer : public methods::Trainer {
     o_.output = c.output;
     o_.train.seed = c.seed;
     o_.quiet = c.quiet;
+    if (o_.train.protocol == "yeh2022")
+      apply_yeh2022_defaults(o_.train, [this](const std::string& flag) {
+        CLI::Option* opt = app_->get_option_no_throw(flag);
+        return opt && opt->count() > 0;
+      });
     return run_sharing_train(o_);
   }
 
  private:
   SharingSessionOptions o_;
+  CLI::App* app_ = nullptr;
 };
 
 methods::EvalResult eval(const io::Reader& model_file, const methods::EvalRequest& q) {

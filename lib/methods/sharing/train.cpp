@@ -1,6 +1,7 @@
 #include "methods/sharing/train.hpp"
 
 #include "learn/adam.hpp"
+#include "methods/sharing/yeh2022.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -24,7 +25,10 @@ HypergradOptions default_hypergrad() {
 // ---- options --------------------------------------------------------------------
 
 nlohmann::json SharingOptions::to_json() const {
-  return {{"inner_warmup", inner_warmup},
+  return {{"protocol", protocol},
+          {"group_norm", group_norm},
+          {"logit_init_bound", logit_init_bound},
+          {"inner_warmup", inner_warmup},
           {"inner_steps", inner_steps},
           {"inner_lr", inner_lr},
           {"weight_decay", weight_decay},
@@ -67,6 +71,10 @@ SharingOptions SharingOptions::from_json(const nlohmann::json& j) {
     o.eval_every = j.at("eval_every");
     o.patience = j.at("patience");
     o.seed = j.at("seed");
+    // Added with issue 15; absent from older model files.
+    o.protocol = j.value("protocol", std::string("symlearn"));
+    o.group_norm = j.value("group_norm", 0.0);
+    o.logit_init_bound = j.value("logit_init_bound", 0.0);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training options in the config are incomplete: ") + e.what());
   }
@@ -77,6 +85,9 @@ void SharingOptions::validate() const {
   auto need = [](bool ok, const std::string& what) {
     if (!ok) throw InputError(what);
   };
+  need(protocol == "symlearn" || protocol == "yeh2022", "--protocol must be symlearn or yeh2022, not '" + protocol + "'");
+  need(group_norm >= 0 && std::isfinite(group_norm), "--group-norm must be >= 0");
+  need(logit_init_bound >= 0 && std::isfinite(logit_init_bound), "--logit-init-bound must be >= 0");
   need(inner_warmup >= 0, "--inner-warmup must be >= 0");
   need(inner_steps >= 1, "--inner-steps must be >= 1");
   need(inner_lr > 0 && std::isfinite(inner_lr), "--inner-lr must be > 0");
@@ -151,6 +162,8 @@ void adam_step(const SumSharingProblem& problem, std::vector<Mat>& w, const Var&
   adam.update(ptrs, g);
 }
 
+}  // namespace
+
 Mat softmax_value(const Mat& logits) {
   ad::NoGradGuard guard;
   return ad::softmax_rows(ad::constant(logits)).value();
@@ -160,18 +173,37 @@ void require_finite(const Mat& m, const std::string& what) {
   if (!m.allFinite()) throw RunError(what + " became NaN or Inf (try a smaller --outer-lr or --inner-lr)");
 }
 
-}  // namespace
+double outer_penalty(const Mat& logits, const SharingOptions& o, Mat* gradient) {
+  const Var l = ad::param(logits);
+  const Var a = ad::softmax_rows(l);
+  const double entropy = sharing::row_entropy(a).item();
+  Mat gn, gg;
+  const double nuclear = o.nuclear > 0 ? sharing::nuclear_norm(a.value(), &gn) : 0.0;
+  const double group = o.group_norm > 0 ? column_group_norm(a.value(), &gg) : 0.0;
+  if (gradient) {
+    // The norms' gradients G are constants here: <A, G> has the same first
+    // derivative in A; the chain through the softmax is the autodiff's.
+    Var p = ad::scale(sharing::row_entropy(a), o.entropy);
+    if (o.nuclear > 0) p = ad::add(p, ad::scale(ad::sum(ad::mul(a, ad::constant(gn))), o.nuclear));
+    if (o.group_norm > 0) p = ad::add(p, ad::scale(ad::sum(ad::mul(a, ad::constant(gg))), o.group_norm));
+    *gradient = ad::grad(p, {l})[0].value();
+  }
+  return o.entropy * entropy + o.nuclear * nuclear + o.group_norm * group;
+}
 
 SumSharingProblem::SumSharingProblem(const sharing::SharingArch& arch, const SumSplit& train, const SumSplit& val,
-                                     double y_mean, double y_std, double weight_decay)
-    : arch_(arch), train_(train), val_(val), y_mean_(y_mean), y_std_(y_std), weight_decay_(weight_decay) {}
+                                     double y_mean, double y_std, double weight_decay, bool l1)
+    : arch_(arch), train_(train), val_(val), y_mean_(y_mean), y_std_(y_std), weight_decay_(weight_decay), l1_(l1) {}
 
 Var SumSharingProblem::loss(const std::vector<Var>& w, const Var& sharing, const SumSplit& split) const {
-  return ad::mse_loss(sharing::sum_forward(arch_, w, sharing, split.batch), standardised(split, y_mean_, y_std_));
+  const Var pred = sharing::sum_forward(arch_, w, sharing, split.batch);
+  const Var target = standardised(split, y_mean_, y_std_);
+  return l1_ ? ad::l1_loss(pred, target) : ad::mse_loss(pred, target);
 }
 
 Var SumSharingProblem::train_loss(const std::vector<Var>& w, const Var& logits) const {
-  return ad::add(loss(w, ad::softmax_rows(logits), train_), weight_decay_term(w, weight_decay_));
+  const Var l = loss(w, ad::softmax_rows(logits), train_);
+  return weight_decay_ > 0 ? ad::add(l, weight_decay_term(w, weight_decay_)) : l;
 }
 
 Var SumSharingProblem::val_loss(const std::vector<Var>& w, const Var& logits) const {
@@ -203,25 +235,11 @@ Eigen::VectorXd gaussian_fit(const Mat& a, const Eigen::MatrixXd& x, double ridg
 
 namespace {
 
-// The outer penalties' gradient in the logits: α_H ∇H(A) + α_* ∇‖A‖_* through the softmax.
-Mat penalty_gradient(const Mat& logits, const SharingOptions& o) {
-  if (o.entropy == 0 && o.nuclear == 0) return Mat::Zero(logits.rows(), logits.cols());
-  const Var l = ad::param(logits);
-  const Var a = ad::softmax_rows(l);
-  Var p = ad::scale(sharing::row_entropy(a), o.entropy);
-  if (o.nuclear > 0) {
-    Mat g;
-    sharing::nuclear_norm(a.value(), &g);
-    // d‖A‖_*/dA = U Vᵀ, a constant here: <A, U Vᵀ> has the same first derivative.
-    p = ad::add(p, ad::scale(ad::sum(ad::mul(a, ad::constant(g))), o.nuclear));
-  }
-  return ad::grad(p, {l})[0].value();
-}
-
-Mat init_logits(int length, double stddev, Rng& rng) {
+// N(0, std²), or U(−bound, bound) when bound > 0.
+Mat init_logits(int length, double stddev, double bound, Rng& rng) {
   Mat l(length, length);
   for (long j = 0; j < l.cols(); ++j)
-    for (long i = 0; i < l.rows(); ++i) l(i, j) = stddev * rng.normal();
+    for (long i = 0; i < l.rows(); ++i) l(i, j) = bound > 0 ? rng.uniform(-bound, bound) : stddev * rng.normal();
   return l;
 }
 
@@ -280,7 +298,9 @@ OuterRun outer_loop(const BilevelProblem& problem, const SharingOptions& o, Mat 
   for (int s = 0; s < o.outer_steps; ++s) {
     const std::vector<Mat> w = inner(softmax_value(logits));
     const Hypergradient hg = hypergradient(problem, w, logits, o.hypergrad);
-    Mat g = hg.grad + penalty_gradient(logits, o);
+    Mat pg;
+    outer_penalty(logits, o, &pg);
+    Mat g = hg.grad + pg;
     require_finite(g, "the hypergradient");
     adam.update(lp, {g});
     run.val_loss.push_back(hg.val_loss);
@@ -301,6 +321,10 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
   const auto start = std::chrono::steady_clock::now();
   arch.validate();
   o.validate();
+  if (o.protocol == "yeh2022") {
+    if (arch.gaussian()) throw InputError("--protocol yeh2022 is the sum-of-numbers protocol (gaussian-sharing has its own)");
+    return train_yeh2022(arch, o, data, progress);
+  }
   SharingModel out;
   out.arch = arch;
   out.options = o;
@@ -331,7 +355,7 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
       Mat a = fixed;
       if (learned) {
         run = outer_loop(
-            problem, o, init_logits(L, o.logit_init_std, rng),
+            problem, o, init_logits(L, o.logit_init_std, o.logit_init_bound, rng),
             [&](const Mat& soft) { return std::vector<Mat>{gaussian_fit(soft, data.gtrain, o.ridge)}; },
             [&](double v) {
               std::snprintf(buf, sizeof buf, "start %d/%d  val %.4f", r + 1, starts, v);
@@ -378,7 +402,7 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
           for (const Mat& m : w) require_finite(m, "the inner weights");
           return w;
         };
-        run = outer_loop(problem, o, init_logits(L, o.logit_init_std, rng), inner, [&](double v) {
+        run = outer_loop(problem, o, init_logits(L, o.logit_init_std, o.logit_init_bound, rng), inner, [&](double v) {
           std::snprintf(buf, sizeof buf, "start %d/%d  val %.4f", r + 1, starts, v * out.y_std * out.y_std);
           tick(buf);
         });

@@ -45,6 +45,8 @@ using learn::train_hvp;
 HypergradOptions default_hypergrad();
 
 struct SharingOptions {
+  // "symlearn" (this file's schedule) or "yeh2022" (the original's, yeh2022.hpp).
+  std::string protocol = "symlearn";
   // Inner problem.
   int inner_warmup = 300;    // Adam steps before the first hypergradient
   int inner_steps = 20;      // Adam steps between hypergradients
@@ -57,6 +59,8 @@ struct SharingOptions {
   double logit_init_std = 1.0;
   double entropy = 0.1;  // α_H
   double nuclear = 0.1;  // α_*
+  double group_norm = 0;        // weight of Σ_j ‖A[:, j]‖₂ / L (yeh2022: 0.05)
+  double logit_init_bound = 0;  // > 0: logits ~ U(−b, b) instead of N(0, std²) (yeh2022: 0.1)
   HypergradOptions hypergrad = default_hypergrad();
   int restarts = 3;
   // Final fit with the hard sharing.
@@ -111,17 +115,26 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
 // Standardised-label predictions de-standardised: ŷ for every example of `x`.
 Eigen::VectorXd predict_sum(const SharingModel& model, const SumSplit& x);
 
+// Shared by both protocols: row-softmax of logits as a value; RunError if m
+// is not finite (naming `what`).
+ad::Mat softmax_value(const ad::Mat& logits);
+void require_finite(const ad::Mat& m, const std::string& what);
+// The outer penalty α_H H(A) + α_* ‖A‖_* + α_g Σ_j ‖A[:, j]‖ / L at A =
+// row-softmax(logits), and its gradient in the logits.
+double outer_penalty(const ad::Mat& logits, const SharingOptions& o, ad::Mat* gradient);
+
 // ψ* of the gaussian inner problem for sharing A on samples x (N x K).
 Eigen::VectorXd gaussian_fit(const ad::Mat& a, const Eigen::MatrixXd& x, double ridge);
 
 // The two problems, exposed for the hypergradient tests.
 class SumSharingProblem : public BilevelProblem {
  public:
+  // l1: mean |ŷ − y| on standardised labels instead of their MSE (yeh2022).
   SumSharingProblem(const sharing::SharingArch& arch, const SumSplit& train, const SumSplit& val, double y_mean,
-                    double y_std, double weight_decay);
+                    double y_std, double weight_decay, bool l1 = false);
   ad::Var train_loss(const std::vector<ad::Var>& w, const ad::Var& logits) const override;
   ad::Var val_loss(const std::vector<ad::Var>& w, const ad::Var& logits) const override;
-  // MSE of standardised labels with a given (possibly constant) sharing.
+  // MSE (or L1) of standardised labels with a given (possibly constant) sharing.
   ad::Var loss(const std::vector<ad::Var>& w, const ad::Var& sharing, const SumSplit& split) const;
 
  private:
@@ -129,6 +142,7 @@ class SumSharingProblem : public BilevelProblem {
   const SumSplit& train_;
   const SumSplit& val_;
   double y_mean_, y_std_, weight_decay_;
+  bool l1_;
 };
 
 class GaussianSharingProblem : public BilevelProblem {

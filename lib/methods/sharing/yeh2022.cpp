@@ -1,0 +1,303 @@
+#include "methods/sharing/yeh2022.hpp"
+
+#include "util/error.hpp"
+#include "util/rng.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <tuple>
+
+namespace symlearn::sharing {
+
+using ad::Mat;
+using ad::Var;
+
+double column_group_norm(const Mat& a, Mat* gradient) {
+  const double rows = static_cast<double>(a.rows());
+  double total = 0;
+  if (gradient) gradient->setZero(a.rows(), a.cols());
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    const double n = a.col(j).norm();
+    total += n;
+    if (gradient && n > 0) gradient->col(j) = a.col(j) / (rows * n);
+  }
+  return total / rows;
+}
+
+double Plateau::step(double loss, double lr) {
+  if (++steps <= start) return lr;
+  if (!seen || loss < best * (1.0 - 1e-4)) {
+    best = loss;
+    bad = 0;
+    seen = true;
+    return lr;
+  }
+  if (++bad > patience) {
+    bad = 0;
+    return lr * factor;
+  }
+  return lr;
+}
+
+std::pair<double, double> joint_label_stats(const SumSplit& train, const SumSplit& val) {
+  const long n = train.n + val.n;
+  if (n == 0) return {0.0, 1.0};
+  const double mean = (train.y.sum() + val.y.sum()) / static_cast<double>(n);
+  const double var =
+      ((train.y.array() - mean).square().sum() + (val.y.array() - mean).square().sum()) / static_cast<double>(n);
+  return {mean, var > 0 ? std::sqrt(var) : 1.0};
+}
+
+Mat xavier_psi(const SharingArch& arch, Rng& rng) {
+  const double bound = std::sqrt(6.0 / (static_cast<double>(arch.hidden) * arch.embed +
+                                        static_cast<double>(arch.length) * arch.embed));
+  Mat psi(static_cast<Eigen::Index>(arch.length) * arch.hidden, arch.embed);
+  for (Eigen::Index j = 0; j < psi.cols(); ++j)
+    for (Eigen::Index i = 0; i < psi.rows(); ++i) psi(i, j) = rng.uniform(-bound, bound);
+  return psi;
+}
+
+void apply_yeh2022_defaults(SharingOptions& o, const std::function<bool(const std::string&)>& given) {
+  auto set = [&](const char* flag, auto& field, auto value) {
+    if (!given(flag)) field = value;
+  };
+  set("--outer-steps", o.outer_steps, 500);
+  set("--outer-lr", o.outer_lr, 1e-2);
+  set("--inner-warmup", o.inner_warmup, 0);
+  set("--inner-steps", o.inner_steps, 250);
+  set("--inner-lr", o.inner_lr, 1e-3);
+  set("--weight-decay", o.weight_decay, 1e-3);  // AdamW's decoupled decay here
+  set("--hypergrad", o.hypergrad.method, HypergradMethod::neumann);
+  set("--hypergrad-iterations", o.hypergrad.iterations, 20);
+  set("--entropy", o.entropy, 0.025);
+  set("--nuclear", o.nuclear, 0.0);
+  set("--group-norm", o.group_norm, 0.05);
+  set("--logit-init-bound", o.logit_init_bound, 0.1);
+  set("--restarts", o.restarts, 3);
+  set("--final-steps", o.final_steps, 100000);
+  set("--eval-every", o.eval_every, 1);
+  set("--patience", o.patience, 1000);
+}
+
+namespace {
+
+// The original's fixed constants (not options).
+constexpr double kClipNorm = 25;       // hypergradient norm
+constexpr int kOuterPatience = 100;    // outer steps without improvement before stopping
+constexpr int kOuterWarmup = 30;       // no checkpoint or schedule step before this outer step
+constexpr double kImprovement = 1.0001;  // best > loss * this counts as an improvement
+
+std::vector<Mat*> pointers(std::vector<Mat>& w) {
+  std::vector<Mat*> p;
+  for (Mat& m : w) p.push_back(&m);
+  return p;
+}
+
+// The original model's initialisation: E ~ N(0, 1), ψ Xavier, β ~ U(±0.1),
+// the output layer like PyTorch's Linear (weight and bias U(±1/√H)).
+std::vector<Mat> init_weights(const SharingArch& arch, Rng& rng) {
+  std::vector<Mat> w = init_sum_weights(arch, rng);
+  w[1] = xavier_psi(arch, rng);
+  for (Eigen::Index i = 0; i < w[2].size(); ++i) w[2](i) = rng.uniform(-0.1, 0.1);
+  const double out = 1.0 / std::sqrt(static_cast<double>(arch.hidden));
+  w[4](0, 0) = rng.uniform(-out, out);
+  return w;
+}
+
+// One optimiser step on the L1 loss of `split` with a fixed sharing; returns that loss.
+double step_on(const SumSharingProblem& problem, std::vector<Mat>& w, const Var& sharing, const SumSplit& split,
+               Adam& opt) {
+  const std::vector<Var> wv = as_params(w);
+  const Var loss = problem.loss(wv, sharing, split);
+  std::vector<Mat> g;
+  for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
+  std::vector<Mat*> ptrs = pointers(w);
+  opt.update(ptrs, g);
+  return loss.item();
+}
+
+double loss_on(const SumSharingProblem& problem, const std::vector<Mat>& w, const Var& sharing, const SumSplit& split) {
+  ad::NoGradGuard guard;
+  std::vector<Var> cv;
+  for (const Mat& m : w) cv.push_back(ad::constant(m));
+  return problem.loss(cv, sharing, split).item();
+}
+
+struct Fit {
+  std::vector<Mat> weights;
+  double best = std::numeric_limits<double>::infinity();  // L1 on stop_on, standardised
+  std::vector<double> curve;                               // every 100th evaluation
+};
+
+// The original's fit_standard_model: Adam (no decay) on fit_on, the rate
+// cut by 4x after 1000 steps without a lower training loss, stopped after
+// `patience` steps without a lower L1 on stop_on; the best weights are kept.
+Fit standard_fit(const SharingArch& arch, const SharingOptions& o, const SumSharingProblem& problem,
+                 const SumSplit& fit_on, const SumSplit& stop_on, const Mat& sharing, Rng& rng,
+                 const std::function<void()>& on_hundred) {
+  Fit out;
+  std::vector<Mat> w = init_weights(arch, rng);
+  Adam adam;
+  adam.lr = o.inner_lr;
+  Plateau schedule;
+  schedule.factor = 0.25;
+  schedule.patience = 1000;
+  schedule.start = 0;
+  const Var a = ad::constant(sharing);
+  int since = 0;
+  for (int step = 1; step <= o.final_steps; ++step) {
+    const double train = step_on(problem, w, a, fit_on, adam);
+    adam.lr = schedule.step(train, adam.lr);
+    if (step % o.eval_every != 0 && step != o.final_steps) continue;
+    const double v = loss_on(problem, w, a, stop_on);
+    if (!std::isfinite(v)) throw RunError("the fit's loss became NaN or Inf (try a smaller --inner-lr)");
+    if (step % 100 == 0) {
+      out.curve.push_back(v);
+      if (on_hundred) on_hundred();
+    }
+    if (out.best > v * kImprovement) {
+      out.best = v;
+      out.weights = w;
+      since = 0;
+    } else if (++since >= o.patience) {
+      break;
+    }
+  }
+  if (out.weights.empty()) out.weights = w;
+  return out;
+}
+
+Mat uniform_logits(int length, double bound, Rng& rng) {
+  Mat l(length, length);
+  for (Eigen::Index j = 0; j < l.cols(); ++j)
+    for (Eigen::Index i = 0; i < l.rows(); ++i) l(i, j) = rng.uniform(-bound, bound);
+  return l;
+}
+
+struct Start {
+  Mat best_logits;
+  std::vector<double> total, entropy;  // per outer step: val L1 + penalty, row entropy
+};
+
+}  // namespace
+
+SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, const SharingData& data,
+                           const SharingProgress& progress) {
+  const auto start_time = std::chrono::steady_clock::now();
+  SharingModel out;
+  out.arch = arch;
+  out.options = o;
+  const int L = arch.length;
+  const bool learned = arch.kind == "sharing";
+  std::tie(out.y_mean, out.y_std) = joint_label_stats(data.train, data.val);
+  const SumSharingProblem problem(arch, data.train, data.val, out.y_mean, out.y_std, 0.0, true);
+  const double scale = out.y_std;  // standardised L1 -> label units
+
+  const int starts = learned ? o.restarts : 0;
+  const long fit_ticks = o.final_steps / 100 + 1;
+  const long total = starts * (o.outer_steps + fit_ticks) + fit_ticks;
+  long done = 0;
+  char buf[96];
+  auto tick = [&](const char* s) {
+    ++done;
+    if (progress) progress(std::min(done, total), total, s);
+  };
+
+  Mat chosen;
+  double best_sel = std::numeric_limits<double>::infinity();
+  Rng logit_rng(o.seed, 400);
+  Mat first_draw;
+  for (int r = 0; r < starts; ++r) {
+    // The starts share one weight initialisation; their logits are a draw,
+    // its negation, then fresh draws.
+    Mat logits;
+    if (r == 0) first_draw = logits = uniform_logits(L, o.logit_init_bound, logit_rng);
+    else if (r == 1) logits = -first_draw;
+    else logits = uniform_logits(L, o.logit_init_bound, logit_rng);
+    Rng weight_rng(o.seed, 500);
+    std::vector<Mat> w = init_weights(arch, weight_rng);
+    Adam inner;
+    inner.lr = o.inner_lr;
+    inner.decay = o.weight_decay;
+    Adam outer;
+    outer.lr = o.outer_lr;
+    Plateau schedule;
+    Start run;
+    double best = std::numeric_limits<double>::infinity();
+    int since = 0;
+    std::vector<Mat*> lp = {&logits};
+    for (int k = 0; k < o.outer_steps; ++k) {
+      const Var soft = ad::constant(softmax_value(logits));
+      for (int s = 0; s < o.inner_steps; ++s) step_on(problem, w, soft, data.train, inner);
+      for (const Mat& m : w) require_finite(m, "the inner weights");
+      HypergradOptions hopt = o.hypergrad;
+      hopt.neumann_alpha = outer.lr;
+      hopt.neumann_prefactor = false;
+      const Hypergradient hg = hypergradient(problem, w, logits, hopt);
+      Mat pg;
+      outer_penalty(logits, o, &pg);
+      Mat g = hg.grad + pg;
+      require_finite(g, "the hypergradient");
+      const double norm = g.norm();
+      if (norm > kClipNorm) g *= kClipNorm / norm;
+      outer.update(lp, {g});
+      // Monitored after the update: val L1 + penalty at the new logits.
+      const double tot =
+          loss_on(problem, w, ad::constant(softmax_value(logits)), data.val) + outer_penalty(logits, o, nullptr);
+      run.total.push_back(tot * scale);
+      {
+        ad::NoGradGuard guard;
+        run.entropy.push_back(sharing::row_entropy(ad::constant(softmax_value(logits))).item());
+      }
+      if (k >= kOuterWarmup) outer.lr = schedule.step(tot, outer.lr);
+      if (k >= kOuterWarmup && best > tot * kImprovement) {
+        best = tot;
+        run.best_logits = logits;
+        since = 0;
+      } else {
+        ++since;
+      }
+      std::snprintf(buf, sizeof buf, "start %d/%d  val L1+pen %.4f", r + 1, starts, tot * scale);
+      tick(buf);
+      if (since >= kOuterPatience) break;
+    }
+    if (run.best_logits.size() == 0) run.best_logits = logits;  // fewer than 31 outer steps
+    done = (r + 1) * static_cast<long>(o.outer_steps) + r * fit_ticks;
+    // Selection: the hard sharing refitted on train, early stopping on val.
+    const Mat hard = hard_sharing(softmax_value(run.best_logits));
+    Rng fit_rng(o.seed, 600);
+    std::snprintf(buf, sizeof buf, "start %d/%d  refit", r + 1, starts);
+    const Fit fit = standard_fit(arch, o, problem, data.train, data.val, hard, fit_rng, [&] { tick(buf); });
+    done = (r + 1) * (static_cast<long>(o.outer_steps) + fit_ticks);
+    out.log.restart_loss.push_back(fit.best * scale);
+    if (fit.best < best_sel) {
+      best_sel = fit.best;
+      chosen = hard;
+      out.logits = run.best_logits;
+      out.sharing = softmax_value(run.best_logits);
+      out.log.chosen = r;
+      out.log.outer_val_loss = run.total;
+      out.log.outer_entropy = run.entropy;
+    }
+  }
+  if (!learned) {
+    if (arch.kind == "sharing-oracle") chosen = data.truth;
+    if (arch.kind == "sharing-none") chosen = identity_sharing(L);
+    if (arch.kind == "sharing-all") chosen = all_sharing(L);
+    out.sharing = chosen;
+  }
+  // The final model: retrained on train ∪ val, early stopping on /hyper.
+  const SumSplit fit_on = join(data.train, data.val);
+  Rng final_rng(o.seed, 700);
+  const Fit fit = standard_fit(arch, o, problem, fit_on, data.hyper, chosen, final_rng, [&] { tick("final fit"); });
+  out.weights = fit.weights;
+  out.log.final_hyper_loss = fit.curve;
+  for (double& v : out.log.final_hyper_loss) v *= scale;
+  if (progress) progress(total, total, "done");
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  return out;
+}
+
+}  // namespace symlearn::sharing

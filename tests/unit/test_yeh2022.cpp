@@ -1,0 +1,161 @@
+// The pieces of the original learned-sharing protocol (methods/sharing/yeh2022.hpp):
+// the column group norm and its gradient, the Neumann series without its α
+// prefactor against its closed form, AdamW's decoupled decay, the plateau
+// schedule, L1 on labels standardised with train ∪ val, and the preset.
+#include "learn/adam.hpp"
+#include "learn/bilevel.hpp"
+#include "methods/sharing/yeh2022.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace symlearn;
+using ad::Mat;
+using ad::Var;
+
+namespace {
+
+// L_train = ½ wᵀ H w − wᵀ B λ (w* = H⁻¹ B λ), L_val = ½ |w − c|²: the
+// hypergradient is exactly Bᵀ H⁻¹ ∂L_val/∂w, and Bᵀ v for an approximation v.
+struct Quadratic : learn::BilevelProblem {
+  Mat h, b, c;
+  Var train_loss(const std::vector<Var>& w, const Var& lambda) const override {
+    const Var hw = ad::matmul(ad::constant(h), w[0]);
+    return ad::sub(ad::scale(ad::sum(ad::mul(w[0], hw)), 0.5), ad::sum(ad::mul(w[0], ad::matmul(ad::constant(b), lambda))));
+  }
+  Var val_loss(const std::vector<Var>& w, const Var&) const override {
+    return ad::scale(ad::sum(ad::square(ad::sub(w[0], ad::constant(c)))), 0.5);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("yeh2022: the column group norm and its gradient against central differences") {
+  Rng rng(3);
+  Mat a(4, 3);
+  for (Eigen::Index i = 0; i < a.size(); ++i) a(i) = rng.uniform(0.05, 1.0);
+  Mat g;
+  const double v = sharing::column_group_norm(a, &g);
+  CHECK(v == doctest::Approx((a.col(0).norm() + a.col(1).norm() + a.col(2).norm()) / 4.0));
+  for (Eigen::Index i = 0; i < a.size(); ++i) {
+    Mat up = a, down = a;
+    up(i) += 1e-6;
+    down(i) -= 1e-6;
+    CHECK(g(i) == doctest::Approx((sharing::column_group_norm(up) - sharing::column_group_norm(down)) / 2e-6).epsilon(1e-6));
+  }
+  // One-hot rows in one column (full sharing) against the identity: fewer
+  // groups, smaller norm (√L / L against 1).
+  Mat all = Mat::Zero(4, 4), id = Mat::Identity(4, 4);
+  all.col(0).setOnes();
+  CHECK(sharing::column_group_norm(all) == doctest::Approx(0.5));
+  CHECK(sharing::column_group_norm(id) == doctest::Approx(1.0));
+  Mat zero = Mat::Zero(2, 2), gz;
+  CHECK(sharing::column_group_norm(zero, &gz) == 0.0);
+  CHECK(gz.isZero());
+}
+
+TEST_CASE("yeh2022: Neumann without the prefactor is sum_{k<=K} (I - aH)^k g, K + 1 terms") {
+  Quadratic q;
+  q.h = (Mat(2, 2) << 2.0, 0.5, 0.5, 1.0).finished();
+  q.b = (Mat(2, 1) << 1.0, -2.0).finished();
+  q.c = (Mat(2, 1) << 0.3, 0.7).finished();
+  const Mat lambda = Mat::Constant(1, 1, 0.4);
+  const Mat w = q.h.ldlt().solve(q.b * lambda);  // the inner optimum
+  const Mat g = w - q.c;                          // ∂L_val/∂w
+  learn::HypergradOptions o;
+  o.method = learn::HypergradMethod::neumann;
+  o.iterations = 20;
+  o.neumann_alpha = 0.05;
+  o.neumann_prefactor = false;
+  const Mat i2 = Mat::Identity(2, 2), step = i2 - o.neumann_alpha * q.h;
+  Mat power = i2, sum = Mat::Zero(2, 2);
+  for (int k = 0; k <= o.iterations; ++k) {
+    sum += power;
+    power = power * step;
+  }
+  // Closed form of the partial sum: (aH)^-1 (I - (I - aH)^{K+1}).
+  CHECK((sum - (o.neumann_alpha * q.h).inverse() * (i2 - power)).norm() < 1e-12);
+  const Mat expected = q.b.transpose() * (sum * g);  // direct term 0: L_val has no λ
+  const learn::Hypergradient hg = learn::hypergradient(q, {w}, lambda, o);
+  CHECK(hg.grad(0, 0) == doctest::Approx(expected(0, 0)).epsilon(1e-10));
+  CHECK(hg.iterations == 20);
+  // With the prefactor and many terms it converges to the exact Bᵀ H⁻¹ g;
+  // without it, it is 1/α times that truncated series.
+  o.neumann_prefactor = true;
+  o.iterations = 2000;
+  const learn::Hypergradient exact = learn::hypergradient(q, {w}, lambda, o);
+  CHECK(exact.grad(0, 0) == doctest::Approx((q.b.transpose() * q.h.ldlt().solve(g))(0, 0)).epsilon(1e-8));
+}
+
+TEST_CASE("yeh2022: AdamW shrinks the parameters by (1 - lr * decay) outside the moments") {
+  Mat w = Mat::Constant(2, 1, 2.0), plain = w;
+  std::vector<Mat*> pw{&w}, pp{&plain};
+  learn::Adam adamw, adam;
+  adamw.lr = adam.lr = 0.1;
+  adamw.decay = 0.01;
+  const Mat g = (Mat(2, 1) << 3.0, -0.5).finished();
+  adamw.update(pw, {g});
+  adam.update(pp, {g});
+  // First step: w = 2 (1 - 0.001) - 0.1 sign(g).
+  CHECK(w(0, 0) == doctest::Approx(2.0 * 0.999 - 0.1).epsilon(1e-9));
+  CHECK(w(1, 0) == doctest::Approx(2.0 * 0.999 + 0.1).epsilon(1e-9));
+  CHECK((w - plain).norm() == doctest::Approx(std::sqrt(2.0) * 0.002).epsilon(1e-6));
+  CHECK(adamw.m[0] == adam.m[0]);  // the decay never enters the moments
+}
+
+TEST_CASE("yeh2022: the plateau schedule halves after `patience` steps without a relative 1e-4 gain") {
+  sharing::Plateau p;
+  p.patience = 3;
+  p.start = 2;
+  double lr = 1.0;
+  lr = p.step(100.0, lr);  // within the start: ignored
+  lr = p.step(100.0, lr);
+  CHECK(lr == 1.0);
+  lr = p.step(10.0, lr);                 // best 10
+  for (int i = 0; i < 3; ++i) lr = p.step(9.9995, lr);  // within 1e-4: no gain
+  CHECK(lr == 1.0);
+  lr = p.step(9.9995, lr);  // the 4th bad step: cut
+  CHECK(lr == 0.5);
+  lr = p.step(5.0, lr);  // a real gain resets the count
+  for (int i = 0; i < 3; ++i) lr = p.step(5.0, lr);
+  CHECK(lr == 0.5);
+}
+
+TEST_CASE("yeh2022: labels standardised with the train and val statistics together; L1 on them") {
+  sharing::SumSplit train, val;
+  train.n = 2;
+  train.y = (Eigen::VectorXd(2) << 1.0, 3.0).finished();
+  val.n = 2;
+  val.y = (Eigen::VectorXd(2) << 5.0, 7.0).finished();
+  const auto [mean, sd] = sharing::joint_label_stats(train, val);
+  CHECK(mean == doctest::Approx(4.0));
+  CHECK(sd == doctest::Approx(std::sqrt(5.0)));  // population std of 1, 3, 5, 7
+  const Var l1 = ad::l1_loss(ad::constant((Mat(1, 2) << 1.0, -1.0).finished()), ad::constant(Mat::Zero(1, 2)));
+  CHECK(l1.item() == doctest::Approx(1.0));
+}
+
+TEST_CASE("yeh2022: the preset fills what the user did not set, and Xavier's bound") {
+  sharing::SharingOptions o;
+  o.outer_lr = 0.3;  // as if given on the command line
+  sharing::apply_yeh2022_defaults(o, [](const std::string& flag) { return flag == "--outer-lr"; });
+  CHECK(o.outer_lr == 0.3);
+  CHECK(o.outer_steps == 500);
+  CHECK(o.inner_steps == 250);
+  CHECK(o.inner_lr == 1e-3);
+  CHECK(o.hypergrad.method == learn::HypergradMethod::neumann);
+  CHECK(o.group_norm == 0.05);
+  CHECK(o.entropy == 0.025);
+  CHECK(o.nuclear == 0.0);
+  CHECK(o.logit_init_bound == 0.1);
+  o.validate();
+  sharing::SharingArch arch;
+  arch.length = 10;
+  Rng rng(1);
+  const Mat psi = sharing::xavier_psi(arch, rng);
+  CHECK(psi.rows() == 500);
+  CHECK(psi.cols() == 500);
+  const double bound = std::sqrt(6.0 / (500.0 * (50 + 10)));
+  CHECK(psi.cwiseAbs().maxCoeff() <= bound);
+  CHECK(psi.cwiseAbs().maxCoeff() > 0.99 * bound);
+}

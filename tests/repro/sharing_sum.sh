@@ -5,30 +5,36 @@
 # distance of each learned sharing to the truth, one markdown table.
 # Usage: BIN=build/bin sh tests/repro/sharing_sum.sh   (make repro-sharing)
 # Environment: LENGTHS ("2 4 6 8 10"), RANKS ("1 2"), SEEDS ("0 1 2 3 4"),
-#              JOBS (parallel runs, default nproc), OUT (work dir, default out/repro-sharing),
+#              PROTOCOL (symlearn | yeh2022: the original's, for all four models),
+#              JOBS (parallel runs, default nproc), OUT (work dir, default out/repro-sharing[-yeh2022]),
 #              EXTRA (more meta-train options for `sharing`).
+# Resumable: each finished (L, rank, seed, model) cell is kept in OUT and skipped when rerun.
 set -eu
 : "${BIN:?BIN must point at the built tools}"
 LENGTHS=${LENGTHS:-"2 4 6 8 10"}
 RANKS=${RANKS:-"1 2"}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
 JOBS=${JOBS:-$(nproc)}
-OUT=${OUT:-out/repro-sharing}
+PROTOCOL=${PROTOCOL:-symlearn}
+if [ "$PROTOCOL" = symlearn ]; then OUT=${OUT:-out/repro-sharing}; else OUT=${OUT:-out/repro-sharing-$PROTOCOL}; fi
 EXTRA=${EXTRA:-}
 mkdir -p "$OUT"
-[ "${1:-}" = "--one" ] || rm -f "$OUT"/*.json
 start=$(date +%s)
 
 one() {  # one() L RANK SEED: data, four models, their evaluations
   L=$1 R=$2 S=$3
   d="$OUT/L${L}-r${R}-s${S}"
-  "$BIN"/gen-tasks sum-of-numbers --length "$L" --rank "$R" --noise 0.5 --seed "$S" --quiet -o "$d.h5"
   for m in sharing sharing-oracle sharing-none sharing-all; do
-    extra=""
-    [ "$m" = sharing ] && extra=$EXTRA
+    [ -s "$d.$m.json" ] && continue  # finished in an earlier run
+    [ -s "$d.h5" ] || "$BIN"/gen-tasks sum-of-numbers --length "$L" --rank "$R" --noise 0.5 --seed "$S" --quiet -o "$d.h5"
+    extra="--protocol $PROTOCOL"
+    [ "$m" = sharing ] && extra="$extra $EXTRA"
     # shellcheck disable=SC2086
-    "$BIN"/meta-train "$m" --seed "$S" --quiet $extra "$d.h5" -o "$d.$m.h5"
-    "$BIN"/eval --json --tasks "$d.h5" "$d.$m.h5" >"$d.$m.json"
+    "$BIN"/meta-train "$m" --seed "$S" --threads 1 --quiet --json $extra "$d.h5" -o "$d.$m.h5" >"$d.$m.train"
+    "$BIN"/eval --json --tasks "$d.h5" "$d.$m.h5" >"$d.$m.json.tmp"
+    /usr/bin/python3 -c "import json,sys; e=json.load(open(sys.argv[1])); e['train_seconds']=json.load(open(sys.argv[2])).get('seconds'); json.dump(e, open(sys.argv[3], 'w'))" \
+      "$d.$m.json.tmp" "$d.$m.train" "$d.$m.json"
+    rm -f "$d.$m.json.tmp" "$d.$m.train" "$d.$m.h5"
   done
   rm -f "$d.h5"
   echo "L=$L rank=$R seed=$S done" >&2
@@ -39,14 +45,14 @@ if [ "${1:-}" = "--one" ]; then
   one "$2" "$3" "$4"
   exit 0
 fi
-export BIN OUT EXTRA
+export BIN OUT EXTRA PROTOCOL
 for L in $LENGTHS; do for R in $RANKS; do for S in $SEEDS; do echo "$L $R $S"; done; done; done |
   xargs -P "$JOBS" -n 3 sh "$0" --one
 secs=$(( $(date +%s) - start ))
 
-/usr/bin/python3 - "$OUT" "$secs" "$SEEDS" <<'PY'
+/usr/bin/python3 - "$OUT" "$secs" "$SEEDS" "$PROTOCOL" <<'PY'
 import glob, json, math, os, sys
-out, secs, seeds = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+out, secs, seeds, protocol = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4]
 rows = {}
 for f in glob.glob(os.path.join(out, "*.json")):
     base = os.path.basename(f)[:-5]
@@ -60,19 +66,24 @@ def ci(v):
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
     return m, T.get(n, 1.96) * sd / math.sqrt(n)
 models = ["sharing", "sharing-oracle", "sharing-none", "sharing-all"]
-print(f"Test MAE (mean ± 95% CI over {len(seeds)} seeds); for `sharing` also the partition distance to the truth"
-      f" (mean, and seeds where it is 0). Total run time {secs} s.\n")
-print("| L | rank | sharing: MAE | sharing: partition distance | oracle | none | all (Deep Sets) |")
-print("|---|---|---|---|---|---|---|")
+print(f"Protocol {protocol}. Test MAE (mean ± 95% CI over the seeds finished); for `sharing` also the partition"
+      f" distance to the truth (mean, and seeds where it is 0) and its mean training time. This run: {secs} s.\n")
+print("| L | rank | seeds | sharing: MAE | sharing: partition distance | sharing: s/run | oracle | none | all (Deep Sets) |")
+print("|---|---|---|---|---|---|---|---|---|")
 for (L, r) in sorted({(k[0], k[1]) for k in rows}):
     cells = []
     for m in models:
         res = rows.get((L, r, m), [])
-        if not res: cells.append("–"); continue
+        if not res:
+            cells += ["–"] * (3 if m == "sharing" else 1)
+            continue
         mae, h = ci([x["mae"] for x in res])
         cells.append(f"{mae:.3f} ± {h:.3f}")
         if m == "sharing":
             pd = [x.get("partition_distance", float("nan")) for x in res]
             cells.append(f"{sum(pd)/len(pd):.1f} ({sum(1 for p in pd if p == 0)}/{len(pd)})")
-    print(f"| {L} | {r} | " + " | ".join(cells) + " |")
+            ts = [x["train_seconds"] for x in res if x.get("train_seconds") is not None]
+            cells.append(f"{sum(ts)/len(ts):.0f}" if ts else "–")
+    n = len(rows.get((L, r, "sharing"), []))
+    print(f"| {L} | {r} | {n} | " + " | ".join(cells) + " |")
 PY

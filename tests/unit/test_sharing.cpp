@@ -148,6 +148,35 @@ TEST_CASE("sharing: the sum-of-numbers model passes first- and second-order fini
   CHECK_MESSAGE(second.ok, second.message);
 }
 
+TEST_CASE("sharing: the hand-written loss and gradient equal the autodiff's (MSE and L1, with and without decay)") {
+  Rng rng(6);
+  TinySum t(rng);
+  t.arch.embed = 5;
+  t.arch.hidden = 4;
+  for (bool l1 : {false, true}) {
+    CAPTURE(l1);
+    const sharing::SumSharingProblem p(t.arch, t.train, t.val, 0.7, 4.0, 0.01, l1);
+    const std::vector<Mat> w = sharing::init_sum_weights(t.arch, rng);
+    const Mat a = ad::softmax_rows(ad::constant(randn(rng, 3, 3))).value();
+    for (bool decay : {false, true}) {
+      CAPTURE(decay);
+      std::vector<Mat> g;
+      const double loss = p.loss_and_grad(w, a, t.train, decay, g);
+      const std::vector<Var> wv = learn::as_params(w);
+      // train_loss adds the decay term; loss() is the bare one.
+      const Mat logits = a.array().log().matrix();  // softmax(log a) = a: rows sum to 1
+      const Var ref = decay ? p.train_loss(wv, ad::constant(logits)) : p.loss(wv, ad::constant(a), t.train);
+      CHECK(loss == doctest::Approx(ref.item()).epsilon(1e-12));
+      const std::vector<Var> rg = ad::grad(ref, wv);
+      REQUIRE(g.size() == rg.size());
+      for (std::size_t i = 0; i < g.size(); ++i) {
+        CAPTURE(i);
+        CHECK((g[i] - rg[i].value()).norm() <= 1e-12 * (1 + rg[i].value().norm()));
+      }
+    }
+  }
+}
+
 TEST_CASE("sharing: the entropy and nuclear-norm penalties against finite differences") {
   Rng rng(8);
   const Mat logits = randn(rng, 4, 4);

@@ -1,6 +1,7 @@
 #include "methods/sharing/train.hpp"
 
 #include "learn/adam.hpp"
+#include "linalg/gemm.hpp"
 #include "methods/sharing/yeh2022.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
@@ -152,12 +153,10 @@ std::vector<Mat*> pointers(std::vector<Mat>& w) {
 }
 
 // One Adam step on MSE(w; sharing, split) + (wd/2)‖w‖²: the inner loop and the final fit.
-void adam_step(const SumSharingProblem& problem, std::vector<Mat>& w, const Var& sharing, const SumSplit& split,
-               double weight_decay, Adam& adam) {
-  const std::vector<Var> wv = as_params(w);
-  const Var loss = ad::add(problem.loss(wv, sharing, split), weight_decay_term(wv, weight_decay));
+void adam_step(const SumSharingProblem& problem, std::vector<Mat>& w, const Mat& sharing, const SumSplit& split,
+               Adam& adam) {
   std::vector<Mat> g;
-  for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
+  problem.loss_and_grad(w, sharing, split, true, g);
   std::vector<Mat*> ptrs = pointers(w);
   adam.update(ptrs, g);
 }
@@ -199,6 +198,72 @@ Var SumSharingProblem::loss(const std::vector<Var>& w, const Var& sharing, const
   const Var pred = sharing::sum_forward(arch_, w, sharing, split.batch);
   const Var target = standardised(split, y_mean_, y_std_);
   return l1_ ? ad::l1_loss(pred, target) : ad::mse_loss(pred, target);
+}
+
+double SumSharingProblem::loss_and_grad(const std::vector<Mat>& w, const Mat& a, const SumSplit& split,
+                                        bool with_decay, std::vector<Mat>& grads) const {
+  // The forward pass of sum_forward (model.hpp), keeping what backward needs.
+  const int L = arch_.length, H = arch_.hidden, V = arch_.vocab;
+  const long n = split.n;
+  const Mat m0 = linalg::gemm(w[1], w[0], false, true);                // (L·H) x V: row q + L h, column v
+  const Mat t = a * Eigen::Map<const Mat>(m0.data(), L, H * V);        // row p: W_p Eᵀ (H x V, column-major)
+  const Mat bias = a * w[2];                                           // L x H
+  Mat h = Mat::Zero(n, H);
+  std::vector<Mat> pre(static_cast<std::size_t>(L));
+  for (int p = 0; p < L; ++p) {
+    Mat& z = pre[static_cast<std::size_t>(p)];
+    z.resize(n, H);
+    for (int k = 0; k < H; ++k)
+      for (long i = 0; i < n; ++i) {
+        const long v = split.tokens[static_cast<std::size_t>(i * L + p)] - 1;
+        z(i, k) = t(p, k + H * v) + bias(p, k);
+      }
+    h += z.cwiseMax(0.0);
+  }
+  const Eigen::VectorXd out = (h * w[3]).col(0).array() + w[4](0, 0);
+  const Eigen::VectorXd r = out - ((split.y.array() - y_mean_) / y_std_).matrix();
+  double loss;
+  Eigen::VectorXd dout;
+  if (l1_) {
+    loss = r.cwiseAbs().mean();
+    dout = r.unaryExpr([](double x) { return double((x > 0) - (x < 0)); }) / static_cast<double>(n);
+  } else {
+    loss = r.squaredNorm() / static_cast<double>(n);
+    dout = (2.0 / static_cast<double>(n)) * r;
+  }
+  // Backward.
+  grads.resize(5);
+  grads[4] = Mat::Constant(1, 1, dout.sum());
+  grads[3] = h.transpose() * dout;
+  const Mat dh = dout * w[3].transpose();  // n x H
+  Mat dt = Mat::Zero(L, H * V), dbias(L, H);
+  for (int p = 0; p < L; ++p) {
+    const Mat& z = pre[static_cast<std::size_t>(p)];
+    for (int k = 0; k < H; ++k) {
+      double sum = 0;
+      for (long i = 0; i < n; ++i) {
+        if (!(z(i, k) > 0)) continue;
+        const long v = split.tokens[static_cast<std::size_t>(i * L + p)] - 1;
+        dt(p, k + H * v) += dh(i, k);
+        sum += dh(i, k);
+      }
+      dbias(p, k) = sum;
+    }
+  }
+  const Mat dm = a.transpose() * dt;  // L x (H·V), i.e. d m0 as (L·H) x V
+  const Eigen::Map<const Mat> dm0(dm.data(), static_cast<Eigen::Index>(L) * H, V);
+  grads[2] = a.transpose() * dbias;
+  grads[1] = linalg::gemm(dm0, w[0]);              // (L·H) x D
+  grads[0] = linalg::gemm(dm0, w[1], true, false);  // V x D
+  if (with_decay && weight_decay_ > 0) {
+    double sq = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      sq += w[i].squaredNorm();
+      grads[i] += weight_decay_ * w[i];
+    }
+    loss += 0.5 * weight_decay_ * sq;
+  }
+  return loss;
 }
 
 Var SumSharingProblem::train_loss(const std::vector<Var>& w, const Var& logits) const {
@@ -262,7 +327,7 @@ FinalFit final_fit(const sharing::SharingArch& arch, const SharingOptions& o, co
   out.hyper_loss = std::numeric_limits<double>::infinity();
   int since_best = 0;
   for (int step = 1; step <= o.final_steps; ++step) {
-    adam_step(problem, w, a, fit_on, o.weight_decay, adam);
+    adam_step(problem, w, sharing, fit_on, adam);
     if (step % o.eval_every == 0 || step == o.final_steps) {
       for (const Mat& m : w) require_finite(m, "the final fit's weights");
       ad::NoGradGuard guard;
@@ -393,11 +458,10 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
         inner_adam.lr = o.inner_lr;
         bool warm = false;
         auto inner = [&](const Mat& soft) {
-          const Var sa = ad::constant(soft);
           const int steps = warm ? o.inner_steps : o.inner_warmup + o.inner_steps;
           warm = true;
           for (int k = 0; k < steps; ++k) {
-            adam_step(problem, w, sa, data.train, o.weight_decay, inner_adam);
+            adam_step(problem, w, soft, data.train, inner_adam);
           }
           for (const Mat& m : w) require_finite(m, "the inner weights");
           return w;

@@ -136,6 +136,12 @@ class SumSharingProblem : public BilevelProblem {
   ad::Var val_loss(const std::vector<ad::Var>& w, const ad::Var& logits) const override;
   // MSE (or L1) of standardised labels with a given (possibly constant) sharing.
   ad::Var loss(const std::vector<ad::Var>& w, const ad::Var& sharing, const SumSplit& split) const;
+  // The same loss (plus (wd/2)‖w‖² when `with_decay`) and its gradient in
+  // every weight for a fixed sharing, by a hand-written backward pass: the
+  // inner problem's and the fits' thousands of steps, without a graph (unit
+  // tests compare it with the autodiff).
+  double loss_and_grad(const std::vector<ad::Mat>& w, const ad::Mat& sharing, const SumSplit& split,
+                       bool with_decay, std::vector<ad::Mat>& grads) const;
 
  private:
   sharing::SharingArch arch_;

@@ -107,15 +107,13 @@ std::vector<Mat> init_weights(const SharingArch& arch, Rng& rng) {
 }
 
 // One optimiser step on the L1 loss of `split` with a fixed sharing; returns that loss.
-double step_on(const SumSharingProblem& problem, std::vector<Mat>& w, const Var& sharing, const SumSplit& split,
+double step_on(const SumSharingProblem& problem, std::vector<Mat>& w, const Mat& sharing, const SumSplit& split,
                Adam& opt) {
-  const std::vector<Var> wv = as_params(w);
-  const Var loss = problem.loss(wv, sharing, split);
   std::vector<Mat> g;
-  for (const Var& x : ad::grad(loss, wv)) g.push_back(x.value());
+  const double loss = problem.loss_and_grad(w, sharing, split, false, g);
   std::vector<Mat*> ptrs = pointers(w);
   opt.update(ptrs, g);
-  return loss.item();
+  return loss;
 }
 
 double loss_on(const SumSharingProblem& problem, const std::vector<Mat>& w, const Var& sharing, const SumSplit& split) {
@@ -148,7 +146,7 @@ Fit standard_fit(const SharingArch& arch, const SharingOptions& o, const SumShar
   const Var a = ad::constant(sharing);
   int since = 0;
   for (int step = 1; step <= o.final_steps; ++step) {
-    const double train = step_on(problem, w, a, fit_on, adam);
+    const double train = step_on(problem, w, sharing, fit_on, adam);
     adam.lr = schedule.step(train, adam.lr);
     if (step % o.eval_every != 0 && step != o.final_steps) continue;
     const double v = loss_on(problem, w, a, stop_on);
@@ -229,7 +227,7 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
     int since = 0;
     std::vector<Mat*> lp = {&logits};
     for (int k = 0; k < o.outer_steps; ++k) {
-      const Var soft = ad::constant(softmax_value(logits));
+      const Mat soft = softmax_value(logits);
       for (int s = 0; s < o.inner_steps; ++s) step_on(problem, w, soft, data.train, inner);
       for (const Mat& m : w) require_finite(m, "the inner weights");
       HypergradOptions hopt = o.hypergrad;

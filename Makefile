@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-lconv sanitize clean
+.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-sharing-gaussian repro-lconv sanitize clean
 
 all: build
 
@@ -45,9 +45,14 @@ repro-msr: build
 repro-sparse: build
 	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),2000) sh tests/repro/sparse_msr.sh
 
-# Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds (~12 min).
+# Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds (~12 min;
+# PROTOCOL=yeh2022 for the original protocol: hours, resumable per cell).
 repro-sharing: build
-	@BIN=$(BUILD)/bin sh tests/repro/sharing_sum.sh
+	@BIN=$(BUILD)/bin PROTOCOL=$(or $(PROTOCOL),symlearn) sh tests/repro/sharing_sum.sh
+
+# Gaussian shared means (Yeh et al. 2022, Table 1): K = 2, 4, 6, 200 trials, both protocols (~10 min; resumable).
+repro-sharing-gaussian: build
+	@BIN=$(BUILD)/bin sh tests/repro/sharing_gaussian.sh
 
 # L-conv vs CNN / FC baselines on plain, rotated and rotated+scrambled images (minutes).
 repro-lconv: build

@@ -85,7 +85,10 @@ assert o["partition_distance"] == 0 and o["mae"] < 1.0, o
 assert y["mae"] > 0 and y["partition_distance"] >= 0, y
 PY
 expect_error 2 "protocol" "$BIN"/meta-train sharing --protocol original sums.h5 -o bad.h5
-expect_error 2 "--protocol yeh2022 is the sum-of-numbers protocol" "$BIN"/meta-train sharing --protocol yeh2022 gauss.h5 -o bad.h5
+expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --outer-steps 100 --quiet gauss.h5 -o gyeh.h5
+"$BIN"/eval --tasks gauss.h5 gyeh.h5 | grep -q "means MSE" || fail "eval of a gaussian yeh2022 model"
+expect_error 2 "for .sharing. (the baselines have no protocol there)" \
+  "$BIN"/meta-train sharing-oracle --protocol yeh2022 gauss.h5 -o bad.h5
 
 # Bad inputs: one line, exit 2, no output file.
 "$BIN"/gen-tasks locally-connected --tasks 20 --quiet -o lc.h5

@@ -138,7 +138,7 @@ TEST_CASE("yeh2022: labels standardised with the train and val statistics togeth
 TEST_CASE("yeh2022: the preset fills what the user did not set, and Xavier's bound") {
   sharing::SharingOptions o;
   o.outer_lr = 0.3;  // as if given on the command line
-  sharing::apply_yeh2022_defaults(o, [](const std::string& flag) { return flag == "--outer-lr"; });
+  sharing::apply_yeh2022_defaults(o, false, 10, [](const std::string& flag) { return flag == "--outer-lr"; });
   CHECK(o.outer_lr == 0.3);
   CHECK(o.outer_steps == 500);
   CHECK(o.inner_steps == 250);
@@ -158,4 +158,48 @@ TEST_CASE("yeh2022: the preset fills what the user did not set, and Xavier's bou
   const double bound = std::sqrt(6.0 / (500.0 * (50 + 10)));
   CHECK(psi.cwiseAbs().maxCoeff() <= bound);
   CHECK(psi.cwiseAbs().maxCoeff() > 0.99 * bound);
+}
+
+TEST_CASE("yeh2022: gaussian preset, RMSprop's step, and the single loop finding well separated groups") {
+  sharing::SharingOptions o;
+  sharing::apply_yeh2022_defaults(o, true, 6, [](const std::string&) { return false; });
+  CHECK(o.outer_steps == 1000);
+  CHECK(o.outer_lr == 2e-2);
+  CHECK(o.group_norm == doctest::Approx(0.06));  // 1e-2 · Σ_j ‖A_j‖ = 0.06 · Σ_j ‖A_j‖ / 6
+  CHECK(o.entropy == 1e-2);
+  // PyTorch's RMSprop, first step: v = 0.01 g², p -= lr g / (0.1 |g| + eps) = 10 lr sign(g).
+  sharing::RmsProp rms;
+  rms.lr = 0.01;
+  Mat p = Mat::Constant(1, 2, 1.0);
+  rms.update(p, (Mat(1, 2) << 2.0, -3.0).finished());
+  CHECK(p(0, 0) == doctest::Approx(0.9).epsilon(1e-6));
+  CHECK(p(0, 1) == doctest::Approx(1.1).epsilon(1e-6));
+  // Coordinates 0, 2 share mean 0 and 1, 3 share mean 10 (σ = 0.3): the
+  // learned hard sharing has two groups matching them, and the refit means.
+  Rng rng(9);
+  sharing::SharingData d;
+  d.kind = "gaussian-sharing";
+  auto draw = [&](long n) {
+    Eigen::MatrixXd x(n, 4);
+    for (long i = 0; i < n; ++i)
+      for (int k = 0; k < 4; ++k) x(i, k) = (k % 2 ? 10.0 : 0.0) + 0.3 * rng.normal();
+    return x;
+  };
+  d.gtrain = draw(30);
+  d.gval = draw(70);
+  sharing::SharingArch arch;
+  arch.task = "gaussian-sharing";
+  arch.length = 4;
+  sharing::apply_yeh2022_defaults(o, true, 4, [](const std::string&) { return false; });
+  o.protocol = "yeh2022";
+  o.outer_steps = 300;
+  const sharing::SharingModel m = sharing::train_sharing(arch, o, d);
+  const std::vector<int> g = sharing::sharing_groups(m.sharing);
+  CHECK(g[0] == g[2]);
+  CHECK(g[1] == g[3]);
+  CHECK(g[0] != g[1]);
+  const Eigen::VectorXd theta = m.hard() * m.weights.at(0);
+  CHECK(std::abs(theta(0)) < 0.1);
+  CHECK(std::abs(theta(1) - 10.0) < 0.1);
+  CHECK(theta(0) == theta(2));
 }

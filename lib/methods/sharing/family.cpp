@@ -3,7 +3,6 @@
 #include "methods/sharing/evaluate.hpp"
 #include "methods/sharing/model_io.hpp"
 #include "methods/sharing/session.hpp"
-#include "methods/sharing/yeh2022.hpp"
 #include "util/error.hpp"
 
 namespace symlearn::sharing {
@@ -77,11 +76,10 @@ class SharingTrainer : public methods::Trainer {
     o_.output = c.output;
     o_.train.seed = c.seed;
     o_.quiet = c.quiet;
-    if (o_.train.protocol == "yeh2022")
-      apply_yeh2022_defaults(o_.train, [this](const std::string& flag) {
-        CLI::Option* opt = app_->get_option_no_throw(flag);
-        return opt && opt->count() > 0;
-      });
+    o_.given = [this](const std::string& flag) {
+      const CLI::Option* opt = app_->get_option_no_throw(flag);
+      return opt && opt->count() > 0;
+    };
     return run_sharing_train(o_);
   }
 

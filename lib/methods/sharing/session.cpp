@@ -2,6 +2,7 @@
 
 #include "cli/cli.hpp"
 #include "methods/sharing/model_io.hpp"
+#include "methods/sharing/yeh2022.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
@@ -23,10 +24,15 @@ nlohmann::json run_sharing_train(const SharingSessionOptions& o) {
   arch.task = data.kind;
   arch.length = data.length();
   arch.validate();
+  SharingOptions train = o.train;
+  if (train.protocol == "yeh2022") {
+    apply_yeh2022_defaults(train, data.kind == "gaussian-sharing", arch.length, o.given);
+    train.validate();
+  }
   const learn::DatasetRecord dataset{o.tasks_path, file.sha256(), data.kind};
 
   std::optional<cli::Progress> bar;  // made on the first report, which knows the total
-  const SharingModel model = train_sharing(arch, o.train, data, [&](long done, long total, const std::string& s) {
+  const SharingModel model = train_sharing(arch, train, data, [&](long done, long total, const std::string& s) {
     if (!bar) bar.emplace("meta-train " + o.kind, static_cast<std::uint64_t>(total), !o.quiet);
     bar->update(static_cast<std::uint64_t>(done), s);
   });

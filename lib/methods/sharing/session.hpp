@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 
 namespace symlearn::sharing {
@@ -15,6 +16,9 @@ struct SharingSessionOptions {
   int embed = 500, hidden = 50;
   SharingOptions train;
   bool quiet = false;
+  // Whether an option (by flag, "--outer-lr") was given: the rest take the
+  // protocol's values (yeh2022.hpp) once the data's kind and size are known.
+  std::function<bool(const std::string&)> given = [](const std::string&) { return false; };
 };
 
 nlohmann::json run_sharing_train(const SharingSessionOptions& options);

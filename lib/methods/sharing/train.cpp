@@ -289,6 +289,15 @@ Var GaussianSharingProblem::val_loss(const std::vector<Var>& w, const Var& logit
   return ad::mse_loss(ad::matmul(ad::softmax_rows(logits), w[0]), ad::constant(val_mean_));
 }
 
+Eigen::VectorXd gaussian_group_means(const Mat& hard, const Eigen::MatrixXd& x) {
+  const Eigen::RowVectorXd means = x.colwise().mean();
+  const Eigen::RowVectorXd counts = hard.colwise().sum();
+  Eigen::VectorXd psi = Eigen::VectorXd::Zero(hard.cols());
+  for (Eigen::Index j = 0; j < hard.cols(); ++j)
+    if (counts(j) > 0) psi(j) = (means * hard.col(j))(0) / counts(j);
+  return psi;
+}
+
 Eigen::VectorXd gaussian_fit(const Mat& a, const Eigen::MatrixXd& x, double ridge) {
   const double k = static_cast<double>(a.rows());
   const Eigen::VectorXd mean = x.colwise().mean().transpose();
@@ -386,10 +395,7 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
   const auto start = std::chrono::steady_clock::now();
   arch.validate();
   o.validate();
-  if (o.protocol == "yeh2022") {
-    if (arch.gaussian()) throw InputError("--protocol yeh2022 is the sum-of-numbers protocol (gaussian-sharing has its own)");
-    return train_yeh2022(arch, o, data, progress);
-  }
+  if (o.protocol == "yeh2022") return train_yeh2022(arch, o, data, progress);
   SharingModel out;
   out.arch = arch;
   out.options = o;

@@ -123,6 +123,10 @@ void require_finite(const ad::Mat& m, const std::string& what);
 // row-softmax(logits), and its gradient in the logits.
 double outer_penalty(const ad::Mat& logits, const SharingOptions& o, ad::Mat* gradient);
 
+// ψ_j = the mean over group j's coordinates (one-hot `hard`, K x K) of the
+// coordinates' sample means of x (N x K); 0 for an empty group.
+Eigen::VectorXd gaussian_group_means(const ad::Mat& hard, const Eigen::MatrixXd& x);
+
 // ψ* of the gaussian inner problem for sharing A on samples x (N x K).
 Eigen::VectorXd gaussian_fit(const ad::Mat& a, const Eigen::MatrixXd& x, double ridge);
 

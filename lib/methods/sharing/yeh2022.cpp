@@ -59,10 +59,23 @@ Mat xavier_psi(const SharingArch& arch, Rng& rng) {
   return psi;
 }
 
-void apply_yeh2022_defaults(SharingOptions& o, const std::function<bool(const std::string&)>& given) {
+void apply_yeh2022_defaults(SharingOptions& o, bool gaussian, int length,
+                            const std::function<bool(const std::string&)>& given) {
   auto set = [&](const char* flag, auto& field, auto value) {
     if (!given(flag)) field = value;
   };
+  if (gaussian) {
+    set("--outer-steps", o.outer_steps, 1000);
+    set("--outer-lr", o.outer_lr, 2e-2);
+    set("--weight-decay", o.weight_decay, 1e-4);  // RMSprop's L2 on the logits here
+    set("--logit-init-std", o.logit_init_std, 0.1);
+    set("--logit-init-bound", o.logit_init_bound, 0.0);
+    set("--entropy", o.entropy, 1e-2);
+    set("--nuclear", o.nuclear, 0.0);
+    set("--group-norm", o.group_norm, 1e-2 * length);  // 1e-2 · Σ_j ‖A_j‖, written as weight · Σ / L
+    set("--restarts", o.restarts, 3);
+    return;
+  }
   set("--outer-steps", o.outer_steps, 500);
   set("--outer-lr", o.outer_lr, 1e-2);
   set("--inner-warmup", o.inner_warmup, 0);
@@ -79,6 +92,13 @@ void apply_yeh2022_defaults(SharingOptions& o, const std::function<bool(const st
   set("--final-steps", o.final_steps, 100000);
   set("--eval-every", o.eval_every, 1);
   set("--patience", o.patience, 1000);
+}
+
+void RmsProp::update(Mat& p, Mat g) {
+  if (decay != 0) g += decay * p;
+  if (v.size() == 0) v = Mat::Zero(p.rows(), p.cols());
+  v = alpha * v + (1 - alpha) * g.cwiseProduct(g);
+  p.array() -= lr * g.array() / (v.array().sqrt() + eps);
 }
 
 namespace {
@@ -179,10 +199,77 @@ struct Start {
   std::vector<double> total, entropy;  // per outer step: val L1 + penalty, row entropy
 };
 
+// θ = A ψ with ψ the A-weighted means of the coordinates' means (1 x K).
+Var gaussian_theta(const Var& a, const Mat& coord_means) {
+  const Var psi = ad::div(ad::matmul(ad::constant(coord_means), a), ad::add_scalar(ad::col_sums(a), 1e-8));
+  return ad::matmul(psi, ad::transpose(a));  // 1 x K
+}
+
+SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOptions& o, const SharingData& data,
+                                    const SharingProgress& progress) {
+  const auto start_time = std::chrono::steady_clock::now();
+  SharingModel out;
+  out.arch = arch;
+  out.options = o;
+  const int K = arch.length;
+  const Mat train_means = data.gtrain.colwise().mean();  // 1 x K
+  const long total = static_cast<long>(o.restarts) * o.outer_steps;
+  long done = 0;
+  double best = std::numeric_limits<double>::infinity();
+  char buf[96];
+  for (int r = 0; r < o.restarts; ++r) {
+    Rng rng(o.seed, 800 + static_cast<std::uint64_t>(r));
+    Mat logits(K, K);
+    for (Eigen::Index i = 0; i < logits.size(); ++i) logits(i) = o.logit_init_std * rng.normal();
+    RmsProp opt;
+    opt.lr = o.outer_lr;
+    opt.decay = o.weight_decay;
+    double loss = 0;
+    std::vector<double> curve;
+    for (int k = 0; k < o.outer_steps; ++k) {
+      const Var l = ad::param(logits);
+      const Var theta = gaussian_theta(ad::softmax_rows(l), train_means);
+      const Var fit = ad::mse_loss(ad::repeat_rows(theta, data.gval.rows()), ad::constant(data.gval));
+      Mat pg;
+      loss = fit.item() + outer_penalty(logits, o, &pg);
+      curve.push_back(loss);
+      Mat g = ad::grad(fit, {l})[0].value() + pg;
+      require_finite(g, "the gradient of A's logits");
+      opt.update(logits, std::move(g));
+      std::snprintf(buf, sizeof buf, "start %d/%d  val %.4f", r + 1, o.restarts, loss);
+      if (progress) progress(++done, total, buf);
+    }
+    // The last iteration's penalised loss, at the final logits.
+    const Var theta = gaussian_theta(ad::constant(softmax_value(logits)), train_means);
+    loss = ad::mse_loss(ad::repeat_rows(theta, data.gval.rows()), ad::constant(data.gval)).item() +
+           outer_penalty(logits, o, nullptr);
+    out.log.restart_loss.push_back(loss);
+    if (loss < best) {
+      best = loss;
+      out.logits = logits;
+      out.sharing = softmax_value(logits);
+      out.log.chosen = r;
+      out.log.outer_val_loss = curve;
+    }
+  }
+  // The hard sharing refitted on train ∪ val: each group's mean of its coordinates' means.
+  Eigen::MatrixXd all(data.gtrain.rows() + data.gval.rows(), K);
+  all << data.gtrain, data.gval;
+  const Eigen::VectorXd psi = gaussian_group_means(out.hard(), all);
+  out.weights = {psi};
+  if (progress) progress(total, total, "done");
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  return out;
+}
+
 }  // namespace
 
 SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, const SharingData& data,
                            const SharingProgress& progress) {
+  if (arch.gaussian()) {
+    if (arch.kind == "sharing") return train_gaussian_yeh2022(arch, o, data, progress);
+    throw InputError("--protocol yeh2022 on gaussian-sharing data is for `sharing` (the baselines have no protocol there)");
+  }
   const auto start_time = std::chrono::steady_clock::now();
   SharingModel out;
   out.arch = arch;

@@ -23,6 +23,13 @@
 //             train (early stopping on val L1); the start with the lowest val
 //             L1 wins and is retrained on train ∪ val (early stopping on
 //             /hyper).
+//
+// On gaussian-sharing data (projects/GaussianSharing, its single loop): ψ_j
+// is the A-weighted mean of the coordinates' train means, ψ = (x̄ᵀA) ⊘
+// (1ᵀA + 1e-8), θ = A ψ; RMSprop (2e-2, L2 decay 1e-4) on the logits
+// (N(0, 0.1²) at start) for 1000 iterations on the val MSE of θ plus
+// 1e-2 · (Σ_j ‖A[:, j]‖₂ + mean row entropy); 3 starts, the lowest final
+// penalised loss wins; its hard A is refitted on train ∪ val.
 #pragma once
 
 #include "methods/sharing/train.hpp"
@@ -56,8 +63,18 @@ std::pair<double, double> joint_label_stats(const SumSplit& train, const SumSpli
 ad::Mat xavier_psi(const SharingArch& arch, Rng& rng);
 
 // The preset: options a user did not set (given(name) false for the option's
-// flag, e.g. "--outer-lr") take the original's values.
-void apply_yeh2022_defaults(SharingOptions& o, const std::function<bool(const std::string&)>& given);
+// flag, e.g. "--outer-lr") take the original's values, those of
+// projects/GaussianSharing for gaussian-sharing data of dimension `length`.
+void apply_yeh2022_defaults(SharingOptions& o, bool gaussian, int length,
+                            const std::function<bool(const std::string&)>& given);
+
+// The RMSprop step PyTorch takes (alpha 0.99, eps 1e-8, L2 `decay` added to
+// the gradient): v = αv + (1−α)g², p −= lr g / (√v + eps).
+struct RmsProp {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, decay = 0;
+  ad::Mat v;
+  void update(ad::Mat& p, ad::Mat g);
+};
 
 SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, const SharingData& data,
                            const SharingProgress& progress);

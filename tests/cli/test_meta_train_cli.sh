@@ -11,7 +11,7 @@ TRAIN="--meta-batch 4 --support 2 --query 6 --val-tasks 8 --val-every 5 --quiet"
 
 # The top-level help: every model, one line each, under its family's heading, with its paper.
 "$M" --help >"$WORK/help.txt"
-for m in msr-fc msr-kron maml-fc maml-lc maml-conv sharing sharing-oracle sharing-none sharing-all \
+for m in msr-fc msr-kron maml-fc maml-lc maml-conv sharing sharing-oracle sharing-none sharing-all sharing-brute \
   lconv lconv-random cnn fc fc-shallow; do
   grep -q "^  $m  .*\[.*\]$" "$WORK/help.txt" || fail "meta-train --help has no line for $m"
   "$M" "$m" --help >"$WORK/$m.help" || fail "$m --help"

@@ -87,6 +87,11 @@ PY
 expect_error 2 "protocol" "$BIN"/meta-train sharing --protocol original sums.h5 -o bad.h5
 expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --outer-steps 100 --quiet gauss.h5 -o gyeh.h5
 "$BIN"/eval --tasks gauss.h5 gyeh.h5 | grep -q "means MSE" || fail "eval of a gaussian yeh2022 model"
+expect_ok "$BIN"/meta-train sharing-brute --quiet gauss.h5 -o brute.h5
+"$BIN"/eval --json --tasks gauss.h5 brute.h5 >brute.json || fail "eval of sharing-brute"
+expect_error 2 "sharing-brute is for gaussian-sharing data" "$BIN"/meta-train sharing-brute sums.h5 -o bad.h5
+"$BIN"/gen-tasks gaussian-sharing --dim 9 --rank 2 --seed 1 --quiet -o gauss9.h5
+expect_error 2 "stops at K = 8" "$BIN"/meta-train sharing-brute gauss9.h5 -o bad.h5
 expect_error 2 "for .sharing. (the baselines have no protocol there)" \
   "$BIN"/meta-train sharing-oracle --protocol yeh2022 gauss.h5 -o bad.h5
 

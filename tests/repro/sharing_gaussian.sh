@@ -3,18 +3,19 @@
 # N(θ, I) samples whose means are shared (rank 1: one group), 30 train / 70
 # val / 10000 test, TRIALS seeds; `meta-train sharing` under the original
 # protocol (--protocol yeh2022: the single loop of projects/GaussianSharing)
-# and symlearn's default (bi-level, Adam); the partition distance of the hard
+# and symlearn's default (bi-level, Adam), and `meta-train sharing-brute`
+# (every set partition, scored on val; "brute"); the partition distance of the hard
 # sharing to the truth and the squared error ‖θ̂ − θ‖² (summed over the K
 # coordinates, as the paper's code does), mean ± 95% CI, beside the oracle's
 # (the true sharing fitted as the model is) and the paper's Table 1.
 # One JSON line per finished (protocol, K, seed) in OUT/results.jsonl
 # (rerunning skips them).
-#   BIN=build/bin [KS="2 4 6"] [TRIALS=200] [PROTOCOLS="yeh2022 symlearn"] sh tests/repro/sharing_gaussian.sh
+#   BIN=build/bin [KS="2 4 6"] [TRIALS=200] [PROTOCOLS="yeh2022 symlearn brute"] sh tests/repro/sharing_gaussian.sh
 set -eu
 BIN=${BIN:-build/bin}
 KS=${KS:-"2 4 6"}
 TRIALS=${TRIALS:-200}
-PROTOCOLS=${PROTOCOLS:-"yeh2022 symlearn"}
+PROTOCOLS=${PROTOCOLS:-"yeh2022 symlearn brute"}
 RANK=${RANK:-1}
 OUT=${OUT:-out/repro-sharing-gaussian}
 PY=/usr/bin/python3
@@ -31,7 +32,11 @@ for protocol in $PROTOCOLS; do
         d="$OUT/g$K-s$seed"
         "$BIN/gen-tasks" gaussian-sharing --dim "$K" --rank "$RANK" --train 30 --val 70 --test 10000 --seed "$seed" \
           --quiet -o "$d.h5"
-        "$BIN/meta-train" sharing --protocol "$protocol" --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
+        if [ "$protocol" = brute ]; then
+          "$BIN/meta-train" sharing-brute --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
+        else
+          "$BIN/meta-train" sharing --protocol "$protocol" --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
+        fi
         "$BIN/eval" --json --tasks "$d.h5" "$d.$protocol.h5" >"$d.json"
         $PY -c "import json,sys; e=json.load(open(sys.argv[1])); k=int(sys.argv[2]); print('{$key \"pd\": %d, \"sq_err\": %.10g, \"oracle_sq_err\": %.10g}' % (e['partition_distance'], e['mse'] * k, e['oracle_mse'] * k))" \
           "$d.json" "$K" >>"$RESULTS"
@@ -56,7 +61,7 @@ print("Gaussian shared means, rank 1, 30 train / 70 val; mean ± 95% CI over tri
 print("| K | protocol | trials | partition distance | exact recoveries | ‖θ̂ − θ‖² | oracle ‖θ̂ − θ‖² | paper: distance | paper: ‖θ̂ − θ‖² |")
 print("|---|---|---|---|---|---|---|---|---|")
 for K in sorted({r["K"] for r in rows}):
-    for p in ("yeh2022", "symlearn"):
+    for p in ("yeh2022", "symlearn", "brute"):
         rs = [r for r in rows if r["K"] == K and r["protocol"] == p]
         if not rs: continue
         pd, pdh = ci([r["pd"] for r in rs])

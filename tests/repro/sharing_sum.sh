@@ -7,7 +7,8 @@
 # Environment: LENGTHS ("2 4 6 8 10"), RANKS ("1 2"), SEEDS ("0 1 2 3 4"),
 #              PROTOCOL (symlearn | yeh2022: the original's, for all four models),
 #              JOBS (parallel runs, default nproc), OUT (work dir, default out/repro-sharing[-yeh2022]),
-#              EXTRA (more meta-train options for `sharing`).
+#              EXTRA (more meta-train options for `sharing`), TABLE_ONLY=1 (print the
+#              table of the cells finished so far, run nothing).
 # Resumable: each finished (L, rank, seed, model) cell is kept in OUT and skipped when rerun.
 set -eu
 : "${BIN:?BIN must point at the built tools}"
@@ -46,7 +47,7 @@ if [ "${1:-}" = "--one" ]; then
   exit 0
 fi
 export BIN OUT EXTRA PROTOCOL
-for L in $LENGTHS; do for R in $RANKS; do for S in $SEEDS; do echo "$L $R $S"; done; done; done |
+[ "${TABLE_ONLY:-0}" = 1 ] || for L in $LENGTHS; do for R in $RANKS; do for S in $SEEDS; do echo "$L $R $S"; done; done; done |
   xargs -P "$JOBS" -n 3 sh "$0" --one
 secs=$(( $(date +%s) - start ))
 

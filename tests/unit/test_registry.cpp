@@ -50,9 +50,10 @@ TEST_CASE("registry: every model belongs to exactly one family, and every family
       CHECK(f.trainer(m.name) != nullptr);
     }
   }
-  CHECK(models == 14);
+  CHECK(models == 15);
   CHECK(methods::find_family("msr-fc")->name == "msr");
   CHECK(methods::find_family("sharing-all")->name == "sharing");
+  CHECK(methods::find_family("sharing-brute")->name == "sharing");
   CHECK(methods::find_family("fc-shallow")->name == "images");
   CHECK(methods::find_family("msr-xx") == nullptr);
   CHECK(methods::find_family("") == nullptr);

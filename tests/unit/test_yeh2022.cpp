@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace symlearn;
@@ -202,4 +203,21 @@ TEST_CASE("yeh2022: gaussian preset, RMSprop's step, and the single loop finding
   CHECK(std::abs(theta(0)) < 0.1);
   CHECK(std::abs(theta(1) - 10.0) < 0.1);
   CHECK(theta(0) == theta(2));
+  // The brute force over all 15 partitions of 4 finds the same groups.
+  arch.kind = "sharing-brute";
+  const sharing::SharingModel b = sharing::train_sharing(arch, o, d);
+  const std::vector<int> bg = sharing::sharing_groups(b.sharing);
+  CHECK(bg[0] == bg[2]);
+  CHECK(bg[1] == bg[3]);
+  CHECK(bg[0] != bg[1]);
+  const Eigen::VectorXd bt = b.hard() * b.weights.at(0);
+  CHECK(std::abs(bt(1) - 10.0) < 0.1);
+  CHECK(bt(1) == bt(3));
+  // One group's worth of data: the penalty makes the single group win.
+  for (int k = 0; k < 4; ++k) {
+    d.gtrain.col(k) = d.gtrain.col(0);
+    d.gval.col(k) = d.gval.col(0);
+  }
+  const std::vector<int> one = sharing::sharing_groups(sharing::train_sharing(arch, o, d).sharing);
+  CHECK(std::count(one.begin(), one.end(), one[0]) == 4);
 }

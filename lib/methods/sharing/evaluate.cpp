@@ -72,10 +72,11 @@ SharingEval evaluate_sharing(const SharingModel& model, const io::Reader& tasks,
     const Eigen::VectorXd theta = Eigen::Map<const Eigen::VectorXd>(means.data.data(), L);
     const Eigen::VectorXd estimate = model.hard() * model.weights.at(0);
     const Eigen::MatrixXd truth = load_true_sharing(tasks, L);
-    // The oracle fits as the model did: the yeh2022 protocol's refit takes
-    // each group's mean over train ∪ val, the default the ridge fit on train.
+    // The oracle fits as the model did: the yeh2022 protocol's refit and
+    // sharing-brute take each group's mean over train ∪ val, the default
+    // the ridge fit on train.
     Eigen::VectorXd oracle;
-    if (model.options.protocol == "yeh2022") {
+    if (model.options.protocol == "yeh2022" || model.arch.kind == "sharing-brute") {
       const Eigen::MatrixXd val = load_gaussian_split(tasks, "/val", L);
       Eigen::MatrixXd all(train.rows() + val.rows(), L);
       all << train, val;

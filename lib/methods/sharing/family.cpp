@@ -114,6 +114,8 @@ methods::Family family() {
       info("sharing-oracle", "A fixed to the true sharing (/truth/sharing)", "baseline, Yeh et al. 2022"),
       info("sharing-none", "A = I: every position its own weights", "baseline, Yeh et al. 2022"),
       info("sharing-all", "every position shares one weight (Deep Sets)", "baseline, Zaheer et al. 2017"),
+      {"sharing-brute", "gaussian-sharing: the best of all set partitions (K <= 8) on val", "baseline, Yeh et al. 2022",
+       "gen-tasks gaussian-sharing --dim 4 --rank 2 -o gauss.h5 && meta-train sharing-brute gauss.h5 -o brute.h5"},
   };
   f.trainer = [](const std::string& model) { return std::make_unique<SharingTrainer>(model); };
   f.eval = eval;

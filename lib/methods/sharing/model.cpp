@@ -11,7 +11,7 @@ using ad::Mat;
 using ad::Var;
 
 const std::vector<std::string>& sharing_kinds() {
-  static const std::vector<std::string> kinds = {"sharing", "sharing-oracle", "sharing-none", "sharing-all"};
+  static const std::vector<std::string> kinds = {"sharing", "sharing-oracle", "sharing-none", "sharing-all", "sharing-brute"};
   return kinds;
 }
 
@@ -46,7 +46,7 @@ SharingArch SharingArch::from_json(const nlohmann::json& j) {
 void SharingArch::validate() const {
   const auto& kinds = sharing_kinds();
   if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
-    throw InputError("model " + kind + " is not a sharing model (sharing, sharing-oracle, sharing-none, sharing-all)");
+    throw InputError("model " + kind + " is not a sharing model (sharing, sharing-oracle, sharing-none, sharing-all, sharing-brute)");
   if (task != "sum-of-numbers" && task != "gaussian-sharing")
     throw InputError("sharing models learn from sum-of-numbers or gaussian-sharing data, not " + task);
   if (length < 1) throw InputError("the sequence length must be >= 1");

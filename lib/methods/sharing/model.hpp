@@ -24,7 +24,7 @@
 namespace symlearn::sharing {
 
 // The kinds: how A is obtained (learned, or fixed for the baselines).
-const std::vector<std::string>& sharing_kinds();  // sharing, sharing-oracle, sharing-none, sharing-all
+const std::vector<std::string>& sharing_kinds();  // sharing, sharing-oracle, sharing-none, sharing-all, sharing-brute
 
 struct SharingArch {
   std::string kind = "sharing";

@@ -1,5 +1,5 @@
 // Model files of the learned-sharing family (design.md §3):
-//   root attribute model = sharing | sharing-oracle | sharing-none | sharing-all
+//   root attribute model = sharing | sharing-oracle | sharing-none | sharing-all | sharing-brute
 //   /params/sharing  [L,L]  role symmetry: A (row-stochastic; its row argmax is the learned sharing)
 //   /params/logits   [L,L]  role hyper:    A = row-softmax(logits) (learned `sharing` only)
 //   /params/<weight> role weights: the fit with the hard sharing (sum-of-numbers:

@@ -395,6 +395,10 @@ SharingModel train_sharing(const sharing::SharingArch& arch, const SharingOption
   const auto start = std::chrono::steady_clock::now();
   arch.validate();
   o.validate();
+  if (arch.kind == "sharing-brute") {
+    if (!arch.gaussian()) throw InputError("sharing-brute is for gaussian-sharing data (Bell(L) partitions of a sequence are too many)");
+    return brute_force_gaussian(arch, o, data);
+  }
   if (o.protocol == "yeh2022") return train_yeh2022(arch, o, data, progress);
   SharingModel out;
   out.arch = arch;

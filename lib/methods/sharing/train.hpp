@@ -127,6 +127,13 @@ double outer_penalty(const ad::Mat& logits, const SharingOptions& o, ad::Mat* gr
 // coordinates' sample means of x (N x K); 0 for an empty group.
 Eigen::VectorXd gaussian_group_means(const ad::Mat& hard, const Eigen::MatrixXd& x);
 
+// The brute-force baseline of projects/GaussianSharing (sharing-brute, K <= 8):
+// every set partition of the K coordinates as logits 5A − 2.5 (a soft A),
+// ψ the soft-A-weighted group means of train, scored by the val MSE +
+// 1e-2 · Σ_j ‖A[:, j]‖₂; the best one's one-hot A refitted on train ∪ val
+// (the original's refit is not specified; ours is the learned model's).
+SharingModel brute_force_gaussian(const sharing::SharingArch& arch, const SharingOptions& o, const SharingData& data);
+
 // ψ* of the gaussian inner problem for sharing A on samples x (N x K).
 Eigen::VectorXd gaussian_fit(const ad::Mat& a, const Eigen::MatrixXd& x, double ridge);
 

@@ -63,7 +63,10 @@ class SharingTrainer : public methods::Trainer {
     }
     app.add_option("--inner-lr", t.inner_lr, "Adam learning rate of the weights (inner problem and final fit)")
         ->capture_default_str();
-    app.add_option("--weight-decay", t.weight_decay, "L2 weight wd/2 |w|^2 in the inner objective")->capture_default_str();
+    app.add_option("--weight-decay", t.weight_decay,
+                   "L2 weight wd/2 |w|^2 in the inner objective (yeh2022: AdamW's decoupled decay; on "
+                   "gaussian-sharing, RMSprop's L2 on A's logits)")
+        ->capture_default_str();
     app.add_option("--ridge", t.ridge, "gaussian-sharing: ridge on psi in the closed-form fit")->capture_default_str();
     app.add_option("--final-steps", t.final_steps, "Most Adam steps of the final fit on train+val")->capture_default_str();
     app.add_option("--eval-every", t.eval_every, "Final fit: evaluate /hyper every N steps")->capture_default_str();

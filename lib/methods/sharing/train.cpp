@@ -172,6 +172,13 @@ void require_finite(const Mat& m, const std::string& what) {
   if (!m.allFinite()) throw RunError(what + " became NaN or Inf (try a smaller --outer-lr or --inner-lr)");
 }
 
+Mat init_logits(int length, double stddev, double bound, Rng& rng) {
+  Mat l(length, length);
+  for (long j = 0; j < l.cols(); ++j)
+    for (long i = 0; i < l.rows(); ++i) l(i, j) = bound > 0 ? rng.uniform(-bound, bound) : stddev * rng.normal();
+  return l;
+}
+
 double outer_penalty(const Mat& logits, const SharingOptions& o, Mat* gradient) {
   const Var l = ad::param(logits);
   const Var a = ad::softmax_rows(l);
@@ -309,13 +316,6 @@ Eigen::VectorXd gaussian_fit(const Mat& a, const Eigen::MatrixXd& x, double ridg
 
 namespace {
 
-// N(0, std²), or U(−bound, bound) when bound > 0.
-Mat init_logits(int length, double stddev, double bound, Rng& rng) {
-  Mat l(length, length);
-  for (long j = 0; j < l.cols(); ++j)
-    for (long i = 0; i < l.rows(); ++i) l(i, j) = bound > 0 ? rng.uniform(-bound, bound) : stddev * rng.normal();
-  return l;
-}
 
 struct FinalFit {
   std::vector<Mat> weights;

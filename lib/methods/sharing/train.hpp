@@ -122,6 +122,8 @@ void require_finite(const ad::Mat& m, const std::string& what);
 // The outer penalty α_H H(A) + α_* ‖A‖_* + α_g Σ_j ‖A[:, j]‖ / L at A =
 // row-softmax(logits), and its gradient in the logits.
 double outer_penalty(const ad::Mat& logits, const SharingOptions& o, ad::Mat* gradient);
+// Initial logits (length x length): N(0, std²), or U(−bound, bound) when bound > 0.
+ad::Mat init_logits(int length, double stddev, double bound, Rng& rng);
 
 // ψ_j = the mean over group j's coordinates (one-hot `hard`, K x K) of the
 // coordinates' sample means of x (N x K); 0 for an empty group.

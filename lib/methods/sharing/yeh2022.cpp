@@ -188,13 +188,6 @@ Fit standard_fit(const SharingArch& arch, const SharingOptions& o, const SumShar
   return out;
 }
 
-Mat uniform_logits(int length, double bound, Rng& rng) {
-  Mat l(length, length);
-  for (Eigen::Index j = 0; j < l.cols(); ++j)
-    for (Eigen::Index i = 0; i < l.rows(); ++i) l(i, j) = rng.uniform(-bound, bound);
-  return l;
-}
-
 struct Start {
   Mat best_logits;
   std::vector<double> total, entropy;  // per outer step: val L1 + penalty, row entropy
@@ -349,9 +342,9 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
     // The starts share one weight initialisation; their logits are a draw,
     // its negation, then fresh draws.
     Mat logits;
-    if (r == 0) first_draw = logits = uniform_logits(L, o.logit_init_bound, logit_rng);
+    if (r == 0) first_draw = logits = init_logits(L, 0.0, o.logit_init_bound, logit_rng);
     else if (r == 1) logits = -first_draw;
-    else logits = uniform_logits(L, o.logit_init_bound, logit_rng);
+    else logits = init_logits(L, 0.0, o.logit_init_bound, logit_rng);
     Rng weight_rng(o.seed, 500);
     std::vector<Mat> w = init_weights(arch, weight_rng);
     Adam inner;

@@ -85,6 +85,30 @@ assert o["partition_distance"] == 0 and o["mae"] < 1.0, o
 assert y["mae"] > 0 and y["partition_distance"] >= 0, y
 PY
 expect_error 2 "protocol" "$BIN"/meta-train sharing --protocol original sums.h5 -o bad.h5
+
+# --refine: from the random partition of untrained logits (no outer steps), the
+# merge/split stage alone finds the even/odd sharing of a rank-2 L = 4 problem.
+"$BIN"/gen-tasks sum-of-numbers --length 4 --rank 2 --test 2000 --seed 3 --quiet -o sums4.h5
+for seed in 1 2 3; do
+  expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --embed 16 --hidden 16 --outer-steps 0 --final-steps 3000 \
+    --patience 300 --refine --quiet --seed $seed sums4.h5 -o refined$seed.h5
+  "$BIN"/eval --json --tasks sums4.h5 refined$seed.h5 >refined$seed.json || fail "eval of a refined model"
+done
+/usr/bin/python3 - <<'PY' || fail "refined models"
+import h5py, json
+changed = 0
+for seed in (1, 2, 3):
+    e = json.load(open(f"refined{seed}.json"))
+    assert e["partition_distance"] == 0 and e["mae"] < 0.3, (seed, e)
+    f = h5py.File(f"refined{seed}.h5", "r")
+    steps = json.loads(f.attrs["config"])["refine_steps"]
+    a = f["params/sharing"][()]
+    assert ((a == 0) | (a == 1)).all() and (a.sum(1) == 1).all(), a  # the refined partition, one-hot
+    changed += len(steps) > 0
+assert changed >= 1  # the stage did the work: some start was not the truth already
+PY
+expect_error 2 "refine is for --protocol yeh2022" "$BIN"/meta-train sharing --refine sums.h5 -o bad.h5
+expect_error 2 "refine-tolerance" "$BIN"/meta-train sharing --protocol yeh2022 --refine --refine-tolerance 1 sums.h5 -o bad.h5
 expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --outer-steps 100 --quiet gauss.h5 -o gyeh.h5
 "$BIN"/eval --tasks gauss.h5 gyeh.h5 | grep -q "means MSE" || fail "eval of a gaussian yeh2022 model"
 expect_ok "$BIN"/meta-train sharing-brute --quiet gauss.h5 -o brute.h5

@@ -7,7 +7,8 @@
 # Environment: LENGTHS ("2 4 6 8 10"), RANKS ("1 2"), SEEDS ("0 1 2 3 4"),
 #              PROTOCOL (symlearn | yeh2022: the original's, for all four models),
 #              JOBS (parallel runs, default nproc), OUT (work dir, default out/repro-sharing[-yeh2022]),
-#              EXTRA (more meta-train options for `sharing`), TABLE_ONLY=1 (print the
+#              EXTRA (more meta-train options for `sharing`), MODELS (default: sharing-refine
+#              [yeh2022 only: `sharing --refine`], sharing and the three baselines), TABLE_ONLY=1 (print the
 #              table of the cells finished so far, run nothing).
 # Resumable: each finished (L, rank, seed, model) cell is kept in OUT and skipped when rerun.
 set -eu
@@ -19,19 +20,24 @@ JOBS=${JOBS:-$(nproc)}
 PROTOCOL=${PROTOCOL:-symlearn}
 if [ "$PROTOCOL" = symlearn ]; then OUT=${OUT:-out/repro-sharing}; else OUT=${OUT:-out/repro-sharing-$PROTOCOL}; fi
 EXTRA=${EXTRA:-}
+# sharing-refine: `sharing --refine` (the merge/split stage), yeh2022 only.
+if [ "$PROTOCOL" = yeh2022 ]; then MODELS=${MODELS:-"sharing-refine sharing sharing-oracle sharing-none sharing-all"}
+else MODELS=${MODELS:-"sharing sharing-oracle sharing-none sharing-all"}; fi
 mkdir -p "$OUT"
 start=$(date +%s)
 
 one() {  # one() L RANK SEED: data, four models, their evaluations
   L=$1 R=$2 S=$3
   d="$OUT/L${L}-r${R}-s${S}"
-  for m in sharing sharing-oracle sharing-none sharing-all; do
+  for m in $MODELS; do
     [ -s "$d.$m.json" ] && continue  # finished in an earlier run
     [ -s "$d.h5" ] || "$BIN"/gen-tasks sum-of-numbers --length "$L" --rank "$R" --noise 0.5 --seed "$S" --quiet -o "$d.h5"
     extra="--protocol $PROTOCOL"
+    kind=$m
     [ "$m" = sharing ] && extra="$extra $EXTRA"
+    [ "$m" = sharing-refine ] && kind=sharing extra="$extra --refine $EXTRA"
     # shellcheck disable=SC2086
-    "$BIN"/meta-train "$m" --seed "$S" --threads 1 --quiet --json $extra "$d.h5" -o "$d.$m.h5" >"$d.$m.train"
+    "$BIN"/meta-train "$kind" --seed "$S" --threads 1 --quiet --json $extra "$d.h5" -o "$d.$m.h5" >"$d.$m.train"
     "$BIN"/eval --json --tasks "$d.h5" "$d.$m.h5" >"$d.$m.json.tmp"
     /usr/bin/python3 -c "import json,sys; e=json.load(open(sys.argv[1])); e['train_seconds']=json.load(open(sys.argv[2])).get('seconds'); json.dump(e, open(sys.argv[3], 'w'))" \
       "$d.$m.json.tmp" "$d.$m.train" "$d.$m.json"
@@ -46,7 +52,7 @@ if [ "${1:-}" = "--one" ]; then
   one "$2" "$3" "$4"
   exit 0
 fi
-export BIN OUT EXTRA PROTOCOL
+export BIN OUT EXTRA PROTOCOL MODELS
 [ "${TABLE_ONLY:-0}" = 1 ] || for L in $LENGTHS; do for R in $RANKS; do for S in $SEEDS; do echo "$L $R $S"; done; done; done |
   xargs -P "$JOBS" -n 3 sh "$0" --one
 secs=$(( $(date +%s) - start ))
@@ -59,32 +65,45 @@ for f in glob.glob(os.path.join(out, "*.json")):
     base = os.path.basename(f)[:-5]
     key, model = base.split(".", 1)
     L, r, s = key.split("-")
-    rows.setdefault((int(L[1:]), int(r[1:]), model), []).append(json.load(open(f)))
+    e = json.load(open(f))
+    e["seed"] = int(s[1:])
+    rows.setdefault((int(L[1:]), int(r[1:]), model), []).append(e)
 T = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
 def ci(v):
     n = len(v); m = sum(v) / n
     if n < 2: return m, float("nan")
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
     return m, T.get(n, 1.96) * sd / math.sqrt(n)
-models = ["sharing", "sharing-oracle", "sharing-none", "sharing-all"]
-print(f"Protocol {protocol}. Test MAE (mean ± 95% CI over the seeds finished); for `sharing` also the partition"
-      f" distance to the truth (mean, and seeds where it is 0) and its mean training time. This run: {secs} s.\n")
-print("| L | rank | seeds | sharing: MAE | sharing: partition distance | sharing: s/run | oracle | none | all (Deep Sets) |")
-print("|---|---|---|---|---|---|---|---|---|")
+learned = [m for m in ("sharing", "sharing-refine") if any(k[2] == m for k in rows)]
+fixed = ["sharing-oracle", "sharing-none", "sharing-all"]
+names = {"sharing": "sharing", "sharing-refine": "sharing --refine"}
+print(f"Protocol {protocol}. Test MAE (mean ± 95% CI over the seeds finished); for the learned sharings also the"
+      f" partition distance to the truth (mean, and seeds where it is 0), the ratio of their mean MAE to the oracle's (same seeds)"
+      f" and their mean training time. This run: {secs} s.\n")
+head = ["L", "rank", "seeds"]
+for m in learned:
+    head += [f"{names[m]}: {c}" for c in ("MAE", "partition distance", "÷ oracle", "s/run")]
+head += ["oracle", "none", "all (Deep Sets)"]
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+def mean(v): return sum(v) / len(v)
 for (L, r) in sorted({(k[0], k[1]) for k in rows}):
-    cells = []
-    for m in models:
+    oracle = {x["seed"]: x["mae"] for x in rows.get((L, r, "sharing-oracle"), [])}
+    seeds = max(len(rows.get((L, r, m), [])) for m in learned + fixed)
+    cells = [str(L), str(r), str(seeds)]
+    for m in learned + fixed:
         res = rows.get((L, r, m), [])
         if not res:
-            cells += ["–"] * (3 if m == "sharing" else 1)
+            cells += ["–"] * (4 if m in learned else 1)
             continue
         mae, h = ci([x["mae"] for x in res])
-        cells.append(f"{mae:.3f} ± {h:.3f}")
-        if m == "sharing":
+        cells.append(f"{mae:.3f} ± {h:.3f} ({len(res)})" if m in learned else f"{mae:.3f} ± {h:.3f}")
+        if m in learned:
             pd = [x.get("partition_distance", float("nan")) for x in res]
-            cells.append(f"{sum(pd)/len(pd):.1f} ({sum(1 for p in pd if p == 0)}/{len(pd)})")
+            cells.append(f"{mean(pd):.1f} ({sum(1 for p in pd if p == 0)}/{len(pd)})")
+            both = [x for x in res if x["seed"] in oracle]  # the ratio over the seeds both finished
+            cells.append(f"{mean([x['mae'] for x in both]) / mean([oracle[x['seed']] for x in both]):.2f}" if both else "–")
             ts = [x["train_seconds"] for x in res if x.get("train_seconds") is not None]
-            cells.append(f"{sum(ts)/len(ts):.0f}" if ts else "–")
-    n = len(rows.get((L, r, "sharing"), []))
-    print(f"| {L} | {r} | {n} | " + " | ".join(cells) + " |")
+            cells.append(f"{mean(ts):.0f}" if ts else "–")
+    print("| " + " | ".join(cells) + " |")
 PY

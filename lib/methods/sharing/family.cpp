@@ -60,6 +60,14 @@ class SharingTrainer : public methods::Trainer {
           ->capture_default_str()
           ->group(g);
       app.add_option("--restarts", t.restarts, "Random starts; the best on /hyper wins")->capture_default_str()->group(g);
+      app.add_flag("--refine", t.refine,
+                   "yeh2022: after learning, greedily merge and split the groups of the hard sharing, keeping a "
+                   "change only when the refit's val loss allows it (README, Learned sharing)")
+          ->group(g);
+      app.add_option("--refine-tolerance", t.refine_tolerance,
+                     "--refine: a merge may raise the val loss by this fraction; a split must lower it by more")
+          ->capture_default_str()
+          ->group(g);
     }
     app.add_option("--inner-lr", t.inner_lr, "Adam learning rate of the weights (inner problem and final fit)")
         ->capture_default_str();

@@ -26,11 +26,13 @@ void save_sharing_model(const std::string& target, const std::string& created_by
                                  {"training", m.options.to_json()},
                                  {"seed", m.options.seed},
                                  {"target", {{"mean", m.y_mean}, {"std", m.y_std}}},
-                                 {"chosen_start", m.log.chosen}};  // no timings: same inputs and seed give a bit-identical file
+                                 {"chosen_start", m.log.chosen},
+                                 {"refine_steps", m.log.refine_steps}};  // no timings: same inputs and seed give a bit-identical file
   learn::ModelWriter w(target, created_by, m.arch.kind, config, dataset);
   w.param("sharing", Role::symmetry, m.sharing);
   w.attr("sharing", "description",
-         std::string("A: position p uses weights sum_q A[p,q] psi_q; the row argmax is the sharing used by the fit"));
+         std::string("A: position p uses weights sum_q A[p,q] psi_q; the row argmax is the sharing used by the fit "
+                     "(with --refine: the refined partition, one-hot; the logits are the learned A's)"));
   if (m.logits.size() > 0) {
     w.param("logits", Role::hyper, m.logits);
     w.attr("logits", "description", std::string("A = row-softmax(logits), learned by the outer problem"));
@@ -79,6 +81,9 @@ SharingModel load_sharing_model(const io::Reader& f, learn::DatasetRecord* datas
     m.y_std = c["target"].value("std", 1.0);
   }
   m.log.chosen = static_cast<int>(r.value("chosen_start", 0));
+  if (c.contains("refine_steps") && c["refine_steps"].is_array())
+    for (const auto& step : c["refine_steps"])
+      if (step.is_string()) m.log.refine_steps.push_back(step.get<std::string>());
   m.log.outer_val_loss = r.log("outer_val_loss");
   m.log.outer_entropy = r.log("outer_entropy");
   m.log.final_hyper_loss = r.log("final_hyper_loss");

@@ -44,6 +44,8 @@ nlohmann::json SharingOptions::to_json() const {
           {"hypergrad_damping", hypergrad.damping},
           {"neumann_alpha", hypergrad.neumann_alpha},
           {"restarts", restarts},
+          {"refine", refine},
+          {"refine_tolerance", refine_tolerance},
           {"final_steps", final_steps},
           {"eval_every", eval_every},
           {"patience", patience},
@@ -76,6 +78,8 @@ SharingOptions SharingOptions::from_json(const nlohmann::json& j) {
     o.protocol = j.value("protocol", std::string("symlearn"));
     o.group_norm = j.value("group_norm", 0.0);
     o.logit_init_bound = j.value("logit_init_bound", 0.0);
+    o.refine = j.value("refine", false);
+    o.refine_tolerance = j.value("refine_tolerance", 0.02);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training options in the config are incomplete: ") + e.what());
   }
@@ -103,6 +107,8 @@ void SharingOptions::validate() const {
   need(hypergrad.damping >= 0 && std::isfinite(hypergrad.damping), "--hypergrad-damping must be >= 0");
   need(hypergrad.neumann_alpha > 0 && std::isfinite(hypergrad.neumann_alpha), "--neumann-alpha must be > 0");
   need(restarts >= 1, "--restarts must be >= 1");
+  need(refine_tolerance >= 0 && refine_tolerance < 1, "--refine-tolerance must be in [0, 1)");
+  need(!refine || protocol == "yeh2022", "--refine is for --protocol yeh2022 (it scores partitions by the refit on train, early-stopped on val L1)");
   need(final_steps >= 1, "--final-steps must be >= 1");
   need(eval_every >= 1, "--eval-every must be >= 1");
   need(patience >= 1, "--patience must be >= 1");

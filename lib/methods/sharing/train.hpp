@@ -63,6 +63,9 @@ struct SharingOptions {
   double logit_init_bound = 0;  // > 0: logits ~ U(−b, b) instead of N(0, std²) (yeh2022: 0.1)
   HypergradOptions hypergrad = default_hypergrad();
   int restarts = 3;
+  // The discrete stage after learning (refine.hpp; yeh2022, sum-of-numbers).
+  bool refine = false;
+  double refine_tolerance = 0.02;
   // Final fit with the hard sharing.
   int final_steps = 3000;
   int eval_every = 25;
@@ -79,6 +82,7 @@ struct SharingLog {
   std::vector<double> outer_entropy;    // its row entropy per outer step
   std::vector<double> final_hyper_loss; // its /hyper loss at each evaluation of the final fit
   std::vector<double> restart_loss;     // per start: the selection loss (/hyper, or /val for gaussian)
+  std::vector<std::string> refine_steps;  // --refine: the merges and splits kept, in order
   int chosen = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "methods/sharing/yeh2022.hpp"
 
+#include "methods/sharing/refine.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -246,6 +247,17 @@ SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOption
       out.log.outer_val_loss = curve;
     }
   }
+  if (o.refine) {
+    // A candidate's score: the val MSE of its train group means.
+    auto score = [&](const Partition& p) {
+      const Mat hard = partition_sharing(p);
+      const Eigen::RowVectorXd theta = (hard * gaussian_group_means(hard, data.gtrain)).transpose();
+      return (data.gval.rowwise() - theta).squaredNorm() / static_cast<double>(data.gval.size());
+    };
+    const RefineResult r = refine_partition(sharing_groups(out.sharing), score, o.refine_tolerance, NAN);
+    out.sharing = partition_sharing(r.groups);
+    out.log.refine_steps = r.steps;
+  }
   // The hard sharing refitted on train ∪ val: each group's mean of its coordinates' means.
   Eigen::MatrixXd all(data.gtrain.rows() + data.gval.rows(), K);
   all << data.gtrain, data.gval;
@@ -410,6 +422,20 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
       out.log.outer_val_loss = run.total;
       out.log.outer_entropy = run.entropy;
     }
+  }
+  if (learned && o.refine) {
+    // Candidates are scored as the starts were: the refit on train, early-stopped on val L1.
+    int candidates = 0;
+    auto score = [&](const Partition& p) {
+      Rng fit_rng(o.seed, 600);
+      std::snprintf(buf, sizeof buf, "refine: candidate %d", ++candidates);
+      tick(buf);
+      return standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {}).best;
+    };
+    const RefineResult r = refine_partition(sharing_groups(chosen), score, o.refine_tolerance, NAN);
+    chosen = partition_sharing(r.groups);
+    out.sharing = chosen;
+    out.log.refine_steps = r.steps;
   }
   if (!learned) {
     if (arch.kind == "sharing-oracle") chosen = data.truth;

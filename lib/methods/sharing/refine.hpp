@@ -1,0 +1,43 @@
+// The discrete stage after learning A (issue 15): greedy merges and splits of
+// the hard partition, each candidate scored by a held-out loss (the caller's
+// `score`: a refit on train, its early-stopped val loss).
+//
+// Why: a learned sharing that is wrong is nearly always a *refinement* of the
+// truth (a true group split in two). Its validation loss cannot tell it from
+// the truth by gradient, but a refit of the merged partition can: the merge
+// costs nothing held-out, so it is kept. A merge is kept when its score is at
+// most (1 + tolerance) times the best score kept so far (merges are preferred:
+// fewer groups, fewer parameters); a split — one position moved into a group
+// of its own, after which a merge may move it into another group — only when
+// it lowers the best score by more than the tolerance. Every partition is
+// scored at most once, and no partition is revisited, so the search ends.
+#pragma once
+
+#include "ad/ad.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace symlearn::sharing {
+
+// Group labels, position p -> group; canonical: groups numbered 0, 1, ... in
+// order of their first position.
+using Partition = std::vector<int>;
+Partition canonical_partition(const Partition& groups);
+
+// The one-hot L x L sharing of a partition: row p has its 1 in column groups[p].
+ad::Mat partition_sharing(const Partition& groups);
+
+struct RefineResult {
+  Partition groups;
+  double score = 0;                 // the kept partition's score
+  int evaluations = 0;              // calls of `score` (the start's excluded)
+  std::vector<std::string> steps;   // what was kept, in order ("merge 0+2 0.0731")
+};
+
+// `start_score` is score(start) when the caller has it already (NaN: compute it).
+RefineResult refine_partition(const Partition& start, const std::function<double(const Partition&)>& score,
+                              double tolerance, double start_score);
+
+}  // namespace symlearn::sharing

@@ -4,18 +4,19 @@
 # val / 10000 test, TRIALS seeds; `meta-train sharing` under the original
 # protocol (--protocol yeh2022: the single loop of projects/GaussianSharing)
 # and symlearn's default (bi-level, Adam), and `meta-train sharing-brute`
-# (every set partition, scored on val; "brute"); the partition distance of the hard
+# (every set partition, scored on val; "brute"), and yeh2022 followed by the
+# merge/split stage (--refine; "yeh2022-refine"); the partition distance of the hard
 # sharing to the truth and the squared error ‖θ̂ − θ‖² (summed over the K
 # coordinates, as the paper's code does), mean ± 95% CI, beside the oracle's
 # (the true sharing fitted as the model is) and the paper's Table 1.
 # One JSON line per finished (protocol, K, seed) in OUT/results.jsonl
 # (rerunning skips them).
-#   BIN=build/bin [KS="2 4 6"] [TRIALS=200] [PROTOCOLS="yeh2022 symlearn brute"] sh tests/repro/sharing_gaussian.sh
+#   BIN=build/bin [KS="2 4 6"] [TRIALS=200] [PROTOCOLS="yeh2022 yeh2022-refine symlearn brute"] sh tests/repro/sharing_gaussian.sh
 set -eu
 BIN=${BIN:-build/bin}
 KS=${KS:-"2 4 6"}
 TRIALS=${TRIALS:-200}
-PROTOCOLS=${PROTOCOLS:-"yeh2022 symlearn brute"}
+PROTOCOLS=${PROTOCOLS:-"yeh2022 yeh2022-refine symlearn brute"}
 RANK=${RANK:-1}
 OUT=${OUT:-out/repro-sharing-gaussian}
 PY=/usr/bin/python3
@@ -34,6 +35,8 @@ for protocol in $PROTOCOLS; do
           --quiet -o "$d.h5"
         if [ "$protocol" = brute ]; then
           "$BIN/meta-train" sharing-brute --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
+        elif [ "$protocol" = yeh2022-refine ]; then
+          "$BIN/meta-train" sharing --protocol yeh2022 --refine --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
         else
           "$BIN/meta-train" sharing --protocol "$protocol" --seed "$seed" --threads 1 --quiet "$d.h5" -o "$d.$protocol.h5"
         fi
@@ -61,7 +64,7 @@ print("Gaussian shared means, rank 1, 30 train / 70 val; mean ± 95% CI over tri
 print("| K | protocol | trials | partition distance | exact recoveries | ‖θ̂ − θ‖² | oracle ‖θ̂ − θ‖² | paper: distance | paper: ‖θ̂ − θ‖² |")
 print("|---|---|---|---|---|---|---|---|---|")
 for K in sorted({r["K"] for r in rows}):
-    for p in ("yeh2022", "symlearn", "brute"):
+    for p in ("yeh2022", "yeh2022-refine", "symlearn", "brute"):
         rs = [r for r in rows if r["K"] == K and r["protocol"] == p]
         if not rs: continue
         pd, pdh = ci([r["pd"] for r in rs])

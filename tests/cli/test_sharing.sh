@@ -107,6 +107,12 @@ for seed in (1, 2, 3):
     changed += len(steps) > 0
 assert changed >= 1  # the stage did the work: some start was not the truth already
 PY
+# On gaussian-sharing the stage scores partitions by the val MSE of their train group
+# means: from the random partition of untrained logits it reaches the true two groups.
+expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --outer-steps 0 --refine --quiet gauss.h5 -o grefined.h5
+"$BIN"/eval --json --tasks gauss.h5 grefined.h5 >grefined.json || fail "eval of a refined gaussian model"
+/usr/bin/python3 -c "import json; e = json.load(open('grefined.json')); assert e['partition_distance'] == 0 and abs(e['mse_gap']) < 1e-12, e" ||
+  fail "refined gaussian model"
 expect_error 2 "refine is for --protocol yeh2022" "$BIN"/meta-train sharing --refine sums.h5 -o bad.h5
 expect_error 2 "refine-tolerance" "$BIN"/meta-train sharing --protocol yeh2022 --refine --refine-tolerance 1 sums.h5 -o bad.h5
 expect_ok "$BIN"/meta-train sharing --protocol yeh2022 --outer-steps 100 --quiet gauss.h5 -o gyeh.h5

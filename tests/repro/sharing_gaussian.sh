@@ -60,7 +60,8 @@ def ci(v):
     if n < 2: return m, float("nan")
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
     return m, 1.96 * sd / math.sqrt(n)
-print("Gaussian shared means, rank 1, 30 train / 70 val; mean ± 95% CI over trials\n")
+ranks = sorted({r.get("rank", 1) for r in rows})
+print(f"Gaussian shared means, rank {', '.join(map(str, ranks))}, 30 train / 70 val; mean ± 95% CI over trials\n")
 print("| K | protocol | trials | partition distance | exact recoveries | ‖θ̂ − θ‖² | oracle ‖θ̂ − θ‖² | paper: distance | paper: ‖θ̂ − θ‖² |")
 print("|---|---|---|---|---|---|---|---|---|")
 for K in sorted({r["K"] for r in rows}):
@@ -71,6 +72,6 @@ for K in sorted({r["K"] for r in rows}):
         se, seh = ci([r["sq_err"] for r in rs])
         so, soh = ci([r["oracle_sq_err"] for r in rs])
         exact = sum(1 for r in rs if r["pd"] == 0)
-        pp, ps = paper.get(K, ("–", "–")) if p == "yeh2022" else ("", "")
+        pp, ps = paper.get(K, ("–", "–")) if p == "yeh2022" and ranks == [1] else ("", "")
         print(f"| {K} | {p} | {len(rs)} | {pd:.3f} ± {pdh:.3f} | {exact}/{len(rs)} | {se:.4f} ± {seh:.4f} | {so:.4f} ± {soh:.4f} | {pp} | {ps} |")
 PY

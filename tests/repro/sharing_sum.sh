@@ -8,7 +8,8 @@
 #              PROTOCOL (symlearn | yeh2022: the original's, for all four models),
 #              JOBS (parallel runs, default nproc), OUT (work dir, default out/repro-sharing[-yeh2022]),
 #              EXTRA (more meta-train options for `sharing`), MODELS (default: sharing-refine
-#              [yeh2022 only: `sharing --refine`], sharing and the three baselines), TABLE_ONLY=1 (print the
+#              [yeh2022 only: `sharing $REFINE`, REFINE default "--refine --restarts 1"],
+#              sharing and the three baselines), TABLE_ONLY=1 (print the
 #              table of the cells finished so far, run nothing).
 # Resumable: each finished (L, rank, seed, model) cell is kept in OUT and skipped when rerun.
 set -eu
@@ -20,7 +21,8 @@ JOBS=${JOBS:-$(nproc)}
 PROTOCOL=${PROTOCOL:-symlearn}
 if [ "$PROTOCOL" = symlearn ]; then OUT=${OUT:-out/repro-sharing}; else OUT=${OUT:-out/repro-sharing-$PROTOCOL}; fi
 EXTRA=${EXTRA:-}
-# sharing-refine: `sharing --refine` (the merge/split stage), yeh2022 only.
+# sharing-refine: `sharing $REFINE` (one start, then the merge/split stage), yeh2022 only.
+REFINE=${REFINE:-"--refine --restarts 1"}
 if [ "$PROTOCOL" = yeh2022 ]; then MODELS=${MODELS:-"sharing-refine sharing sharing-oracle sharing-none sharing-all"}
 else MODELS=${MODELS:-"sharing sharing-oracle sharing-none sharing-all"}; fi
 mkdir -p "$OUT"
@@ -35,7 +37,7 @@ one() {  # one() L RANK SEED: data, four models, their evaluations
     extra="--protocol $PROTOCOL"
     kind=$m
     [ "$m" = sharing ] && extra="$extra $EXTRA"
-    [ "$m" = sharing-refine ] && kind=sharing extra="$extra --refine $EXTRA"
+    [ "$m" = sharing-refine ] && kind=sharing extra="$extra $REFINE"
     # shellcheck disable=SC2086
     "$BIN"/meta-train "$kind" --seed "$S" --threads 1 --quiet --json $extra "$d.h5" -o "$d.$m.h5" >"$d.$m.train"
     "$BIN"/eval --json --tasks "$d.h5" "$d.$m.h5" >"$d.$m.json.tmp"
@@ -52,7 +54,7 @@ if [ "${1:-}" = "--one" ]; then
   one "$2" "$3" "$4"
   exit 0
 fi
-export BIN OUT EXTRA PROTOCOL MODELS
+export BIN OUT EXTRA PROTOCOL MODELS REFINE
 [ "${TABLE_ONLY:-0}" = 1 ] || for L in $LENGTHS; do for R in $RANKS; do for S in $SEEDS; do echo "$L $R $S"; done; done; done |
   xargs -P "$JOBS" -n 3 sh "$0" --one
 secs=$(( $(date +%s) - start ))
@@ -76,7 +78,7 @@ def ci(v):
     return m, T.get(n, 1.96) * sd / math.sqrt(n)
 learned = [m for m in ("sharing", "sharing-refine") if any(k[2] == m for k in rows)]
 fixed = ["sharing-oracle", "sharing-none", "sharing-all"]
-names = {"sharing": "sharing", "sharing-refine": "sharing --refine"}
+names = {"sharing": protocol, "sharing-refine": "refined"}
 print(f"Protocol {protocol}. Test MAE (mean ± 95% CI over the seeds finished); for the learned sharings also the"
       f" partition distance to the truth (mean, and seeds where it is 0), the ratio of their mean MAE to the oracle's (same seeds)"
       f" and their mean training time. This run: {secs} s.\n")

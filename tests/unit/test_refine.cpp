@@ -101,3 +101,24 @@ TEST_CASE("refine: a constructed two-group truth is recovered by its held-out lo
     CHECK(r.evaluations < 200);
   }
 }
+
+TEST_CASE("refine: merge candidates closest first, and the first acceptable one is kept") {
+  CHECK(sharing::all_pairs({0, 1, 2}) == std::vector<std::pair<int, int>>{{0, 1}, {0, 2}, {1, 2}});
+  Eigen::MatrixXd features(3, 1);
+  features << 0.0, 5.0, 4.5;
+  CHECK(sharing::pairs_by_distance({0, 1, 2}, features) == std::vector<std::pair<int, int>>{{1, 2}, {0, 2}, {0, 1}});
+  // Every merge is acceptable: the order decides which is kept, at one score per merge.
+  int calls = 0;
+  auto flat = [&](const Partition&) {
+    ++calls;
+    return 1.0;
+  };
+  auto order = [&](const Partition& p) {
+    return p.size() == 3 && groups_of(p) == 3 ? sharing::pairs_by_distance(p, features) : sharing::all_pairs(p);
+  };
+  const sharing::RefineResult r = sharing::refine_partition({0, 1, 2}, flat, 0.0, kNaN, order);
+  CHECK(r.steps.front().rfind("merge 1+2", 0) == 0);
+  CHECK(r.groups == Partition{0, 0, 0});
+  // Two merges, then the single group's splits: {0}{1 2} was scored already, {1}{0 2} and {2}{0 1} are new.
+  CHECK(r.evaluations == 2 + 2);
+}

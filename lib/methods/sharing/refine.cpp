@@ -1,5 +1,6 @@
 #include "methods/sharing/refine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -42,8 +43,23 @@ std::string describe(const char* what, int a, int b, double score) {
 
 }  // namespace
 
+std::vector<std::pair<int, int>> all_pairs(const Partition& groups) {
+  std::vector<std::pair<int, int>> out;
+  const int n = group_count(groups);
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b) out.emplace_back(a, b);
+  return out;
+}
+
+std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, const Eigen::MatrixXd& features) {
+  std::vector<std::pair<int, int>> out = all_pairs(groups);
+  auto d = [&](const std::pair<int, int>& p) { return (features.row(p.first) - features.row(p.second)).squaredNorm(); };
+  std::stable_sort(out.begin(), out.end(), [&](const auto& x, const auto& y) { return d(x) < d(y); });
+  return out;
+}
+
 RefineResult refine_partition(const Partition& start, const std::function<double(const Partition&)>& score,
-                              double tolerance, double start_score) {
+                              double tolerance, double start_score, const MergeOrder& order) {
   RefineResult out;
   out.groups = canonical_partition(start);
   out.score = std::isnan(start_score) ? score(out.groups) : start_score;
@@ -60,30 +76,23 @@ RefineResult refine_partition(const Partition& start, const std::function<double
   };
   for (;;) {
     const int groups = group_count(out.groups);
-    // Merges: the best pair, kept when it costs at most the tolerance.
-    double merge_score = std::numeric_limits<double>::infinity();
-    Partition merge;
-    int ma = 0, mb = 0;
-    for (int a = 0; a < groups; ++a)
-      for (int b = a + 1; b < groups; ++b) {
-        Partition c = out.groups;
-        for (int& g : c)
-          if (g == b) g = a;
-        const double s = try_one(c);
-        if (s < merge_score) {  // false for NaN
-          merge_score = s;
-          merge = c;
-          ma = a;
-          mb = b;
-        }
+    // Merges: the first pair in order within the tolerance of the best score kept.
+    bool merged = false;
+    for (const auto& [a, b] : order ? order(out.groups) : all_pairs(out.groups)) {
+      Partition c = out.groups;
+      for (int& g : c)
+        if (g == b) g = a;
+      const double s = try_one(c);
+      if (s <= best * (1 + tolerance)) {  // false for NaN
+        out.groups = canonical_partition(c);
+        out.score = s;
+        best = std::min(best, s);
+        out.steps.push_back(describe("merge", a, b, s));
+        merged = true;
+        break;
       }
-    if (merge_score <= best * (1 + tolerance)) {
-      out.groups = canonical_partition(merge);
-      out.score = merge_score;
-      best = std::min(best, merge_score);
-      out.steps.push_back(describe("merge", ma, mb, merge_score));
-      continue;
     }
+    if (merged) continue;
     // Splits: one position into a group of its own, kept when it gains more than the tolerance.
     std::vector<int> sizes(static_cast<std::size_t>(groups), 0);
     for (int g : out.groups) ++sizes[static_cast<std::size_t>(g)];

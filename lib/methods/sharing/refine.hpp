@@ -7,7 +7,8 @@
 // the truth by gradient, but a refit of the merged partition can: the merge
 // costs nothing held-out, so it is kept. A merge is kept when its score is at
 // most (1 + tolerance) times the best score kept so far (merges are preferred:
-// fewer groups, fewer parameters); a split — one position moved into a group
+// fewer groups, fewer parameters; the first acceptable one in the caller's
+// order is kept); a split — one position moved into a group
 // of its own, after which a merge may move it into another group — only when
 // it lowers the best score by more than the tolerance. Every partition is
 // scored at most once, and no partition is revisited, so the search ends.
@@ -17,6 +18,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace symlearn::sharing {
@@ -36,8 +38,18 @@ struct RefineResult {
   std::vector<std::string> steps;   // what was kept, in order ("merge 0+2 0.0731")
 };
 
+// The pairs of groups to try merging in a partition, the most promising
+// first (e.g. the groups whose fitted functions are closest). Merges are
+// tried in this order and the first one within the tolerance is kept, so a
+// good order costs one refit per merge instead of one per pair.
+using MergeOrder = std::function<std::vector<std::pair<int, int>>(const Partition&)>;
+// Every pair (a < b) of the partition's groups, in index order: the default order.
+std::vector<std::pair<int, int>> all_pairs(const Partition& groups);
+// Pairs ordered by the distance between rows of `features` (one row per group label).
+std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, const Eigen::MatrixXd& features);
+
 // `start_score` is score(start) when the caller has it already (NaN: compute it).
 RefineResult refine_partition(const Partition& start, const std::function<double(const Partition&)>& score,
-                              double tolerance, double start_score);
+                              double tolerance, double start_score, const MergeOrder& order = {});
 
 }  // namespace symlearn::sharing

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <tuple>
 
 namespace symlearn::sharing {
@@ -126,6 +127,19 @@ std::vector<Mat> init_weights(const SharingArch& arch, Rng& rng) {
   const double out = 1.0 / std::sqrt(static_cast<double>(arch.hidden));
   w[4](0, 0) = rng.uniform(-out, out);
   return w;
+}
+
+// Each sharing column q's contribution to ŷ as a function of the token,
+// Σ_h w_out[h] relu(Ψ_q[h, :] · e(v) + β_q[h]) for v = 1..V: one row per column.
+Mat group_responses(const SharingArch& arch, const std::vector<Mat>& w) {
+  const int L = arch.length, H = arch.hidden;
+  Mat out = Mat::Zero(L, arch.vocab);
+  for (int q = 0; q < L; ++q)
+    for (int h = 0; h < H; ++h) {
+      const Eigen::VectorXd pre = w[0] * w[1].row(q + L * h).transpose();  // V
+      out.row(q) += w[3](h, 0) * (pre.array() + w[2](q, h)).max(0.0).matrix().transpose();
+    }
+  return out;
 }
 
 // One optimiser step on the L1 loss of `split` with a fixed sharing; returns that loss.
@@ -254,7 +268,12 @@ SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOption
       const Eigen::RowVectorXd theta = (hard * gaussian_group_means(hard, data.gtrain)).transpose();
       return (data.gval.rowwise() - theta).squaredNorm() / static_cast<double>(data.gval.size());
     };
-    const RefineResult r = refine_partition(sharing_groups(out.sharing), score, o.refine_tolerance, NAN);
+    // Merges closest first: groups whose train means are nearest.
+    auto order = [&](const Partition& p) {
+      const Mat hard = partition_sharing(p);
+      return pairs_by_distance(p, gaussian_group_means(hard, data.gtrain));
+    };
+    const RefineResult r = refine_partition(sharing_groups(out.sharing), score, o.refine_tolerance, NAN, order);
     out.sharing = partition_sharing(r.groups);
     out.log.refine_steps = r.steps;
   }
@@ -426,13 +445,18 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
   if (learned && o.refine) {
     // Candidates are scored as the starts were: the refit on train, early-stopped on val L1.
     int candidates = 0;
+    std::map<Partition, std::vector<Mat>> fitted;
     auto score = [&](const Partition& p) {
       Rng fit_rng(o.seed, 600);
       std::snprintf(buf, sizeof buf, "refine: candidate %d", ++candidates);
       tick(buf);
-      return standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {}).best;
+      Fit fit = standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {});
+      fitted[p] = std::move(fit.weights);
+      return fit.best;
     };
-    const RefineResult r = refine_partition(sharing_groups(chosen), score, o.refine_tolerance, NAN);
+    // Merges are tried closest first: groups whose fitted functions of a token agree.
+    auto order = [&](const Partition& p) { return pairs_by_distance(p, group_responses(arch, fitted.at(p))); };
+    const RefineResult r = refine_partition(sharing_groups(chosen), score, o.refine_tolerance, NAN, order);
     chosen = partition_sharing(r.groups);
     out.sharing = chosen;
     out.log.refine_steps = r.steps;

@@ -45,10 +45,11 @@ repro-msr: build
 repro-sparse: build
 	@BIN=$(BUILD)/bin STEPS=$(or $(STEPS),2000) sh tests/repro/sparse_msr.sh
 
-# Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds (~12 min;
-# PROTOCOL=yeh2022 for the original protocol: hours, resumable per cell).
+# Learned parameter sharing on sum-of-numbers (Yeh et al. 2022): lengths 2-10, ranks 1-2, 5 seeds; the original
+# protocol, symlearn's refined method and the baselines (hours on 2 cores; resumable per cell, results in
+# out/repro-sharing-yeh2022). PROTOCOL=symlearn: the older default schedule (~12 min).
 repro-sharing: build
-	@BIN=$(BUILD)/bin PROTOCOL=$(or $(PROTOCOL),symlearn) sh tests/repro/sharing_sum.sh
+	@BIN=$(BUILD)/bin PROTOCOL=$(or $(PROTOCOL),yeh2022) sh tests/repro/sharing_sum.sh
 
 # Gaussian shared means (Yeh et al. 2022, Table 1): K = 2, 4, 6, 200 trials, both protocols (~10 min; resumable).
 repro-sharing-gaussian: build

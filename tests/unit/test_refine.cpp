@@ -40,7 +40,7 @@ TEST_CASE("refine: canonical labels and the one-hot sharing of a partition") {
 TEST_CASE("refine: merges cost at most the tolerance, splits must gain more than it") {
   // 1% per extra group: every merge is kept, down to one group.
   int calls = 0;
-  auto fewer = [&](const Partition& p) {
+  auto fewer = [&](const Partition& p, const Partition&) {
     ++calls;
     return 1.0 + 0.01 * groups_of(p);
   };
@@ -51,19 +51,19 @@ TEST_CASE("refine: merges cost at most the tolerance, splits must gain more than
   CHECK(r.evaluations + 1 == calls);  // the start's own score is not counted
 
   // Positions 0 and 1 apart cost 3% held-out: above a 2% tolerance the merge is refused...
-  auto apart = [](const Partition& p) { return p[0] == p[1] ? 1.0 : 1.03; };
+  auto apart = [](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.0 : 1.03; };
   r = sharing::refine_partition({0, 1}, apart, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 0});  // the merge gains: kept
   r = sharing::refine_partition({0, 0}, apart, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 0});  // the split loses: refused
-  auto together = [](const Partition& p) { return p[0] == p[1] ? 1.03 : 1.0; };
+  auto together = [](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.03 : 1.0; };
   r = sharing::refine_partition({0, 1}, together, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 1});  // a 3% cost is over the tolerance
   r = sharing::refine_partition({0, 1}, together, 0.05, kNaN);
   CHECK(r.groups == Partition{0, 0});  // ... and within a 5% one
   // A split gaining 1% is refused at 2%, one gaining 3% is kept.
   auto gain = [](double g) {
-    return [g](const Partition& p) { return p[0] == p[1] ? 1.0 : 1.0 - g; };
+    return [g](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.0 : 1.0 - g; };
   };
   CHECK(sharing::refine_partition({0, 0}, gain(0.01), 0.02, kNaN).groups == Partition{0, 0});
   CHECK(sharing::refine_partition({0, 0}, gain(0.03), 0.02, kNaN).groups == Partition{0, 1});
@@ -85,7 +85,7 @@ TEST_CASE("refine: a constructed two-group truth is recovered by its held-out lo
     return x;
   };
   const Eigen::MatrixXd train = draw(200), val = draw(200);
-  auto score = [&](const Partition& p) {
+  auto score = [&](const Partition& p, const Partition&) {
     const ad::Mat a = sharing::partition_sharing(p);
     const Eigen::RowVectorXd theta = (a * sharing::gaussian_group_means(a, train)).transpose();
     return (val.rowwise() - theta).squaredNorm() / static_cast<double>(val.size());
@@ -97,7 +97,7 @@ TEST_CASE("refine: a constructed two-group truth is recovered by its held-out lo
     CAPTURE(start);
     const sharing::RefineResult r = sharing::refine_partition(start, score, 0.02, kNaN);
     CHECK(r.groups == truth);
-    CHECK(r.score <= score(truth) * (1 + 1e-12));
+    CHECK(r.score <= score(truth, {}) * (1 + 1e-12));
     CHECK(r.evaluations < 200);
   }
 }
@@ -109,7 +109,7 @@ TEST_CASE("refine: merge candidates closest first, and the first acceptable one 
   CHECK(sharing::pairs_by_distance({0, 1, 2}, features) == std::vector<std::pair<int, int>>{{1, 2}, {0, 2}, {0, 1}});
   // Every merge is acceptable: the order decides which is kept, at one score per merge.
   int calls = 0;
-  auto flat = [&](const Partition&) {
+  auto flat = [&](const Partition&, const Partition&) {
     ++calls;
     return 1.0;
   };

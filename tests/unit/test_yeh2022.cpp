@@ -4,6 +4,7 @@
 // schedule, L1 on labels standardised with train ∪ val, and the preset.
 #include "learn/adam.hpp"
 #include "learn/bilevel.hpp"
+#include "methods/sharing/refine.hpp"
 #include "methods/sharing/yeh2022.hpp"
 
 #include <doctest/doctest.h>
@@ -220,4 +221,36 @@ TEST_CASE("yeh2022: gaussian preset, RMSprop's step, and the single loop finding
   }
   const std::vector<int> one = sharing::sharing_groups(sharing::train_sharing(arch, o, d).sharing);
   CHECK(std::count(one.begin(), one.end(), one[0]) == 4);
+}
+
+TEST_CASE("yeh2022 --refine: weights carried to a split compute the parent's function; a merge averages by size") {
+  sharing::SharingArch arch;
+  arch.length = 4;
+  arch.embed = 6;
+  arch.hidden = 5;
+  Rng rng(21);
+  const std::vector<Mat> w = sharing::init_sum_weights(arch, rng);
+  std::vector<long> tokens;
+  for (int i = 0; i < 4 * 30; ++i) tokens.push_back(1 + static_cast<long>(rng.uniform(0, 9) * 0.999));
+  const sharing::TokenBatch x = sharing::make_token_batch(tokens, 30, 4, arch.vocab);
+  auto predict = [&](const std::vector<Mat>& weights, const std::vector<int>& p) {
+    std::vector<Var> v;
+    for (const Mat& m : weights) v.push_back(ad::constant(m));
+    return sharing::sum_forward(arch, v, ad::constant(sharing::partition_sharing(p)), x).value();
+  };
+  const std::vector<int> parent = {0, 0, 1, 1}, split = {0, 1, 2, 2};
+  const std::vector<Mat> ws = sharing::carried_weights(arch, w, parent, split);
+  CHECK((predict(ws, split) - predict(w, parent)).cwiseAbs().maxCoeff() < 1e-12);
+  // Merging the two halves of that split back gives the parent's weights again.
+  const std::vector<Mat> wm = sharing::carried_weights(arch, ws, split, parent);
+  CHECK((wm[1].row(0) - w[1].row(0)).cwiseAbs().maxCoeff() < 1e-15);
+  // A merge of groups of sizes 1 and 2 weights their ψ and β 1 : 2.
+  const std::vector<Mat> w3 = sharing::carried_weights(arch, w, {0, 1, 1, 2}, {0, 0, 0, 1});
+  const int L = arch.length;
+  for (int h = 0; h < arch.hidden; ++h)
+    CHECK((w3[1].row(0 + L * h) - (w[1].row(0 + L * h) + 2 * w[1].row(1 + L * h)) / 3).cwiseAbs().maxCoeff() < 1e-15);
+  CHECK((w3[2].row(0) - (w[2].row(0) + 2 * w[2].row(1)) / 3).cwiseAbs().maxCoeff() < 1e-15);
+  CHECK((w3[1].row(1) - w[1].row(2)).cwiseAbs().maxCoeff() == 0);  // group 2 became group 1
+  CHECK(w3[0] == w[0]);
+  CHECK(w3[3] == w[3]);
 }

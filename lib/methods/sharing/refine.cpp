@@ -58,18 +58,18 @@ std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, cons
   return out;
 }
 
-RefineResult refine_partition(const Partition& start, const std::function<double(const Partition&)>& score,
-                              double tolerance, double start_score, const MergeOrder& order) {
+RefineResult refine_partition(const Partition& start, const PartitionScore& score, double tolerance,
+                              double start_score, const MergeOrder& order) {
   RefineResult out;
   out.groups = canonical_partition(start);
-  out.score = std::isnan(start_score) ? score(out.groups) : start_score;
+  out.score = std::isnan(start_score) ? score(out.groups, {}) : start_score;
   std::map<Partition, double> seen = {{out.groups, out.score}};
   double best = out.score;  // the lowest score kept so far
   // Scores a candidate once; NaN for one already scored (kept or rejected).
   auto try_one = [&](const Partition& candidate) {
     const Partition c = canonical_partition(candidate);
     if (seen.count(c)) return std::numeric_limits<double>::quiet_NaN();
-    const double s = score(c);
+    const double s = score(c, out.groups);
     ++out.evaluations;
     seen.emplace(c, s);
     return s;

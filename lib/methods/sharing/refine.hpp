@@ -48,8 +48,13 @@ std::vector<std::pair<int, int>> all_pairs(const Partition& groups);
 // Pairs ordered by the distance between rows of `features` (one row per group label).
 std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, const Eigen::MatrixXd& features);
 
+// score(candidate, parent): the held-out loss of `candidate`, a merge or split
+// of `parent` (the partition kept so far; empty for the start), so that the
+// caller may start the candidate's fit from the parent's.
+using PartitionScore = std::function<double(const Partition& candidate, const Partition& parent)>;
+
 // `start_score` is score(start) when the caller has it already (NaN: compute it).
-RefineResult refine_partition(const Partition& start, const std::function<double(const Partition&)>& score,
-                              double tolerance, double start_score, const MergeOrder& order = {});
+RefineResult refine_partition(const Partition& start, const PartitionScore& score, double tolerance,
+                              double start_score, const MergeOrder& order = {});
 
 }  // namespace symlearn::sharing

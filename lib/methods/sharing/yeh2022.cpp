@@ -168,11 +168,12 @@ struct Fit {
 // The original's fit_standard_model: Adam (no decay) on fit_on, the rate
 // cut by 4x after 1000 steps without a lower training loss, stopped after
 // `patience` steps without a lower L1 on stop_on; the best weights are kept.
+// `start` (if not empty): the weights to start from instead of a fresh draw.
 Fit standard_fit(const SharingArch& arch, const SharingOptions& o, const SumSharingProblem& problem,
                  const SumSplit& fit_on, const SumSplit& stop_on, const Mat& sharing, Rng& rng,
-                 const std::function<void()>& on_hundred) {
+                 const std::function<void()>& on_hundred, std::vector<Mat> start = {}) {
   Fit out;
-  std::vector<Mat> w = init_weights(arch, rng);
+  std::vector<Mat> w = start.empty() ? init_weights(arch, rng) : std::move(start);
   Adam adam;
   adam.lr = o.inner_lr;
   Plateau schedule;
@@ -263,7 +264,7 @@ SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOption
   }
   if (o.refine) {
     // A candidate's score: the val MSE of its train group means.
-    auto score = [&](const Partition& p) {
+    auto score = [&](const Partition& p, const Partition&) {
       const Mat hard = partition_sharing(p);
       const Eigen::RowVectorXd theta = (hard * gaussian_group_means(hard, data.gtrain)).transpose();
       return (data.gval.rowwise() - theta).squaredNorm() / static_cast<double>(data.gval.size());
@@ -288,6 +289,31 @@ SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOption
 }
 
 }  // namespace
+
+// The parent's fitted weights carried to a merge or split of its partition:
+// each new group's ψ and β the mean over its positions of their parent
+// group's (a merge averages two groups by size; a split copies), the rest as is.
+std::vector<Mat> carried_weights(const SharingArch& arch, const std::vector<Mat>& parent_w, const Partition& parent,
+                                 const Partition& candidate) {
+  const int L = arch.length, H = arch.hidden;
+  std::vector<Mat> w = parent_w;
+  w[1].setZero();
+  w[2].setZero();
+  std::vector<int> count(static_cast<std::size_t>(L), 0);
+  for (int p = 0; p < L; ++p) {
+    const int from = parent[static_cast<std::size_t>(p)], to = candidate[static_cast<std::size_t>(p)];
+    ++count[static_cast<std::size_t>(to)];
+    for (int h = 0; h < H; ++h) w[1].row(to + L * h) += parent_w[1].row(from + L * h);
+    w[2].row(to) += parent_w[2].row(from);
+  }
+  for (int g = 0; g < L; ++g) {
+    const int n = count[static_cast<std::size_t>(g)];
+    if (n == 0) continue;
+    for (int h = 0; h < H; ++h) w[1].row(g + L * h) /= n;
+    w[2].row(g) /= n;
+  }
+  return w;
+}
 
 SharingModel brute_force_gaussian(const SharingArch& arch, const SharingOptions& o, const SharingData& data) {
   const auto start_time = std::chrono::steady_clock::now();
@@ -446,11 +472,16 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
     // Candidates are scored as the starts were: the refit on train, early-stopped on val L1.
     int candidates = 0;
     std::map<Partition, std::vector<Mat>> fitted;
-    auto score = [&](const Partition& p) {
+    // A candidate's fit starts from its parent's fitted weights carried over
+    // (the start's from a fresh draw, as the starts' refits): the scores then
+    // differ by the change of partition, not by a new initialisation.
+    auto score = [&](const Partition& p, const Partition& parent) {
       Rng fit_rng(o.seed, 600);
       std::snprintf(buf, sizeof buf, "refine: candidate %d", ++candidates);
       tick(buf);
-      Fit fit = standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {});
+      std::vector<Mat> start;
+      if (!parent.empty()) start = carried_weights(arch, fitted.at(parent), parent, p);
+      Fit fit = standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {}, std::move(start));
       fitted[p] = std::move(fit.weights);
       return fit.best;
     };

@@ -76,6 +76,12 @@ struct RmsProp {
   void update(ad::Mat& p, ad::Mat g);
 };
 
+// --refine on sum-of-numbers: the parent partition's fitted weights carried
+// to a merge or split of it, where each new group's ψ and β are the mean over
+// its positions of their parent group's (a split copies: the same function).
+std::vector<ad::Mat> carried_weights(const SharingArch& arch, const std::vector<ad::Mat>& parent_w,
+                                     const std::vector<int>& parent, const std::vector<int>& candidate);
+
 SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, const SharingData& data,
                            const SharingProgress& progress);
 

@@ -1,7 +1,8 @@
 // The pieces of the original learned-sharing protocol (methods/sharing/yeh2022.hpp):
 // the column group norm and its gradient, the Neumann series without its α
 // prefactor against its closed form, AdamW's decoupled decay, the plateau
-// schedule, L1 on labels standardised with train ∪ val, and the preset.
+// schedule, L1 on labels standardised with train ∪ val, the preset, and the
+// weights --refine carries from a partition to its merges and splits.
 #include "learn/adam.hpp"
 #include "learn/bilevel.hpp"
 #include "methods/sharing/refine.hpp"

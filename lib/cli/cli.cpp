@@ -1,12 +1,16 @@
 #include "cli/cli.hpp"
 
 #include "util/error.hpp"
+#include "util/signals.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -39,6 +43,39 @@ int resolve_threads(int requested) {
   return n ? static_cast<int>(n) : 1;
 }
 
+namespace {
+// A closed stdin, stdout or stderr (`>&-`) would hand its number to the next
+// file opened, an output file among them, and what is printed would land in
+// it. Occupy it with /dev/null opened read-only: reads see an empty stream and
+// writes fail, so lost output is reported (finish_stdout) instead of silent.
+void guard_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int null = open("/dev/null", O_RDONLY);
+    if (null >= 0 && null != fd) {
+      dup2(null, fd);
+      close(null);
+    }
+  }
+}
+
+// Every byte printed must have reached stdout: "" when it did, else why not.
+std::string finish_stdout() {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  int err = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return "";
+  if (flushed || err == 0) {
+    // An earlier automatic flush failed and its errno is gone; the output is
+    // lost already, so one more byte tells the reason (ENOSPC, EBADF, EIO...).
+    err = ::write(STDOUT_FILENO, "\n", 1) < 0 ? errno : EIO;
+  }
+  return std::string("<stdout>: write failed: ") + std::strerror(err) +
+         (err == EBADF ? " (is stdout closed?)" : "");
+}
+}  // namespace
+
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
              const std::function<void()>& body,
              const std::function<std::string(const CLI::ParseError&)>& explain) {
@@ -47,17 +84,28 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
   // (a tenth of meta-train's time went to page faults). Keep freed memory.
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  guard_standard_fds();
+  // Text for stdout is held until the end (a pipe or file, not a terminal), so
+  // a failed write is seen with its reason by the final flush.
+  if (!isatty(STDOUT_FILENO)) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
+  install_signal_handlers(tool);
+  const auto printed = [&] {  // exit status after printing help or the version
+    const std::string lost = finish_stdout();
+    if (lost.empty()) return 0;
+    std::cerr << tool << ": " << lost << std::endl;
+    return 1;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
-    return 0;
+    return printed();
   } catch (const CLI::CallForAllHelp&) {
     std::cout << app.help("", CLI::AppFormatMode::All);
-    return 0;
+    return printed();
   } catch (const CLI::CallForVersion& e) {
     std::cout << e.what() << "\n";
-    return 0;
+    return printed();
   } catch (const CLI::ParseError& e) {
     if (const std::string why = explain ? explain(e) : ""; !why.empty()) {
       std::cerr << tool << ": " << why << std::endl;
@@ -77,8 +125,8 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
   };
   try {
     body();
-    std::fflush(stdout);
-    return 0;
+    const std::string lost = finish_stdout();
+    return lost.empty() ? 0 : fail(lost, 1);
   } catch (const ExitRequest& e) {
     return fail(e.what(), e.code);
   } catch (const InputError& e) {

@@ -195,6 +195,7 @@ void probe_in_child(const std::string& path, const std::string& name) {
   const pid_t child = fork();
   if (child < 0) return;  // no probe possible: read as before
   if (child == 0) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);  // the parent's temporaries are its own
     // Quiet: a sanitizer's report from inside HDF5 is this probe's verdict, not output.
     const int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, STDERR_FILENO);
@@ -749,6 +750,7 @@ std::uint64_t Writer::commit() {
   if (closed < 0) throw RunError(with_detail(name_ + ": cannot close"));
   struct stat st {};
   stat(temp_.c_str(), &st);
+  signal_point("commit:" + target_.substr(target_.rfind('/') + 1));
   if (std::rename(temp_.c_str(), target_.c_str()) != 0)
     throw RunError(target_ + ": cannot move the output into place: " + std::strerror(errno));
   unregister_temp_file(temp_);

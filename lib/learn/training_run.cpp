@@ -4,15 +4,9 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
-#include <csignal>
 #include <cstdio>
 
 namespace symlearn::learn {
-
-namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) { g_stop.store(true); }
-}  // namespace
 
 TrainingRun::TrainingRun(const std::string& output, const std::string& checkpoint)
     : output_(output), default_checkpoint_(checkpoint.empty()) {
@@ -20,17 +14,9 @@ TrainingRun::TrainingRun(const std::string& output, const std::string& checkpoin
   io::refuse_terminal(output);  // before training, not after it
   refuse_input_as_output(output);
   refuse_input_as_output(checkpoint_);
-  g_stop.store(false);
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
 }
 
-TrainingRun::~TrainingRun() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-const std::atomic<bool>* TrainingRun::stop() const { return &g_stop; }
+const std::atomic<bool>* TrainingRun::stop() const { return graceful_.requested(); }
 
 void TrainingRun::checkpoint(const Save& save, const std::string& where) {
   if (checkpoint_.empty()) return;
@@ -39,6 +25,7 @@ void TrainingRun::checkpoint(const Save& save, const std::string& where) {
 }
 
 void TrainingRun::interrupted(const Save& save, const std::string& where) {
+  graceful_.end();  // the boundary is reached: the checkpoint takes what it takes; a second signal ends at once
   if (checkpoint_.empty())
     throw ExitRequest(130, "interrupted at " + where + "; no checkpoint written (give --checkpoint FILE or -o FILE)");
   checkpoint(save, where);
@@ -52,6 +39,7 @@ void TrainingRun::failed(const std::string& what) const {
 }
 
 void TrainingRun::finish(const Save& save) {
+  graceful_.end();  // a signal during the final write removes the temporary and ends the process
   save(output_);
   if (default_checkpoint_ && !checkpoint_.empty()) std::remove(checkpoint_.c_str());
 }

@@ -1,11 +1,13 @@
 // What every resumable training run shares, whatever the family: where the
 // model and its checkpoints go, Ctrl-C / SIGTERM (finish the current step,
-// write a checkpoint, exit 130), and what to say when a run fails after
-// some checkpoints were written.
+// write a checkpoint, exit 130; a step that does not end within the grace
+// period, or a second signal, ends the run at once: util/signals.hpp), and
+// what to say when a run fails after some checkpoints were written.
 #pragma once
 
 #include "io/h5.hpp"
 #include "learn/model_file.hpp"
+#include "util/signals.hpp"
 
 #include <atomic>
 #include <functional>
@@ -19,9 +21,8 @@ class TrainingRun {
   using Save = std::function<void(const std::string& path)>;
 
   // `checkpoint` "" means OUTPUT.ckpt when `output` is a file, none for stdout.
-  // Refuses a terminal as stdout; installs the SIGINT / SIGTERM handlers.
+  // Refuses a terminal as stdout; from here the first SIGINT / SIGTERM asks for a stop.
   TrainingRun(const std::string& output, const std::string& checkpoint);
-  ~TrainingRun();  // restores the default handlers
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;
 
@@ -40,6 +41,7 @@ class TrainingRun {
  private:
   std::string output_, checkpoint_, last_;
   bool default_checkpoint_ = false;
+  GracefulStop graceful_;
 };
 
 // Resuming `checkpoint` (a model file of `model`, named on the command line

@@ -1,13 +1,13 @@
 #include "util/atomic_file.hpp"
 
 #include "util/error.hpp"
+#include "util/signals.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -15,45 +15,6 @@
 #include <vector>
 
 namespace symlearn {
-
-namespace {
-constexpr int kMaxTemps = 16;
-constexpr int kMaxPath = 4096;
-char g_temp_paths[kMaxTemps][kMaxPath];
-volatile std::sig_atomic_t g_temp_used[kMaxTemps];
-
-extern "C" void remove_temps_and_die(int sig) {
-  for (int i = 0; i < kMaxTemps; ++i)
-    if (g_temp_used[i]) unlink(g_temp_paths[i]);  // async-signal-safe
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-}  // namespace
-
-void register_temp_file(const std::string& path) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      struct sigaction old {};
-      sigaction(sig, nullptr, &old);
-      // Leave a handler a tool installed itself (e.g. to checkpoint) alone.
-      if (old.sa_handler == SIG_DFL) std::signal(sig, remove_temps_and_die);
-    }
-  });
-  if (path.size() >= kMaxPath) return;
-  for (int i = 0; i < kMaxTemps; ++i) {
-    if (!g_temp_used[i]) {
-      std::memcpy(g_temp_paths[i], path.c_str(), path.size() + 1);
-      g_temp_used[i] = 1;
-      return;
-    }
-  }
-}
-
-void unregister_temp_file(const std::string& path) {
-  for (int i = 0; i < kMaxTemps; ++i)
-    if (g_temp_used[i] && path == g_temp_paths[i]) g_temp_used[i] = 0;
-}
 
 namespace {
 struct InputFile {

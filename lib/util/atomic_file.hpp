@@ -1,17 +1,14 @@
 // Outputs that appear whole or not at all (design.md section 5): a temporary
 // file beside the target, renamed on success and removed on failure or on
-// SIGINT/SIGTERM/SIGHUP, so an existing target is never destroyed.
+// SIGINT/SIGTERM/SIGHUP (util/signals.hpp), so an existing target is never destroyed.
 #pragma once
+
+#include "util/signals.hpp"
 
 #include <string>
 #include <vector>
 
 namespace symlearn {
-
-// Temporary files to unlink if the process is killed by SIGINT, SIGTERM or
-// SIGHUP (unless the tool installed its own handler). At most 16 at a time.
-void register_temp_file(const std::string& path);
-void unregister_temp_file(const std::string& path);
 
 // Creates an empty temporary file beside `target` (".NAME.tmp.XXXXXX", with
 // the permissions a new file gets), registers it for removal on a signal,

@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
+#include "util/signals.hpp"
 
 #include <cmath>
 #include <limits>
@@ -195,6 +196,7 @@ TrainStatus meta_train(TrainState& st, const tasks::RegressionSplit& train, int 
 
   while (st.step < opt.steps) {
     if (hooks.stop && hooks.stop->load()) return TrainStatus::interrupted;
+    signal_point("step:" + std::to_string(st.step + 1));
     const BatchPlan plan = plan_batch(opt, trainable, train.samples, st.step);
     const double loss = !fused ? outer_update(st, targets, autodiff_step(st.model, opt, train, plan, threads), threads)
                         : opt.precision == learn::Precision::float32

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -604,7 +605,36 @@ void Writer::group(const std::string& path) {
   if (!g.ok()) throw RunError(with_detail(name_ + ": cannot create group " + path));
 }
 
+namespace {
+std::string size_str(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  for (; bytes >= 1000.0 && u < 5; ++u) bytes /= 1000.0;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+// The system's reason for a failed write (ENOSPC, EDQUOT, EIO...), when HDF5's
+// write(2) left one in errno: ": No space left on device", else "".
+std::string system_reason(int err) { return err ? std::string(": ") + std::strerror(err) : ""; }
+}  // namespace
+
+void Writer::reserve(std::uint64_t bytes) {
+  planned_ += bytes;
+  const std::string dir = temp_.substr(0, temp_.rfind('/') + (temp_.rfind('/') == 0));
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return;
+  double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+  if (const char* fake = std::getenv("SYMLEARN_FREE_BYTES_FOR_TESTS")) free_bytes = std::atof(fake);
+  // Data only: HDF5's metadata adds little (chunk indexes, checksums).
+  if (static_cast<double>(planned_) > free_bytes)
+    throw RunError(name_ + ": needs about " + size_str(static_cast<double>(planned_)) + " of disk space but " +
+                   dir + " has " + size_str(free_bytes) + " free");
+}
+
 void Writer::create(const std::string& dataset, const Shape& shape, DType stored) {
+  reserve(count_of(shape) * type_size(stored));
   const auto dims = dims_of(shape);
   Handle space(shape.empty() ? H5Screate(H5S_SCALAR)
                              : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
@@ -636,6 +666,7 @@ void Writer::slab(const std::string& dataset, std::uint64_t first, std::uint64_t
   const int rank = H5Sget_simple_extent_ndims(fspace.get());
   if (count == 0) return;
   herr_t status;
+  errno = 0;
   if (rank == 0) {
     status = H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   } else {
@@ -648,7 +679,10 @@ void Writer::slab(const std::string& dataset, std::uint64_t first, std::uint64_t
     Handle mspace(H5Screate_simple(rank, dims.data(), nullptr));
     status = H5Dwrite(ds.get(), mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data);
   }
-  if (status < 0) throw RunError(with_detail(name_ + ": cannot write " + dataset));
+  if (status < 0) {
+    const int err = errno;
+    throw RunError(with_detail(name_ + ": cannot write " + dataset + system_reason(err)));
+  }
 }
 
 void Writer::write_slab(const std::string& dataset, std::uint64_t first, std::uint64_t count, const float* data) {
@@ -722,11 +756,17 @@ void Writer::attr(const std::string& object, const std::string& name, double val
 
 std::uint64_t Writer::commit() {
   if (file_ < 0) throw std::logic_error("Writer::commit called twice");
-  if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw RunError(with_detail(name_ + ": cannot flush"));
+  errno = 0;
+  if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) {
+    const int err = errno;
+    throw RunError(with_detail(name_ + ": cannot flush" + system_reason(err)));
+  }
   if (in_memory_) {
+    errno = 0;
     const herr_t closed = H5Fclose(file_);
+    const int err = errno;
     file_ = -1;
-    if (closed < 0) throw RunError(with_detail(name_ + ": cannot close"));
+    if (closed < 0) throw RunError(with_detail(name_ + ": cannot close" + system_reason(err)));
     std::FILE* in = std::fopen(temp_.c_str(), "rb");
     std::FILE* out = is_stdio(target_) ? stdout : std::fopen(target_.c_str(), "wb");
     if (!in || !out) {
@@ -736,18 +776,21 @@ std::uint64_t Writer::commit() {
     std::vector<char> block(1 << 20);
     std::uint64_t total = 0;
     bool ok = true;
+    int err_out = 0;
     for (std::size_t got; ok && (got = std::fread(block.data(), 1, block.size(), in)) > 0; total += got)
-      ok = std::fwrite(block.data(), 1, got, out) == got;
-    ok = ok && !std::ferror(in) && std::fflush(out) == 0;
+      if (!(ok = std::fwrite(block.data(), 1, got, out) == got)) err_out = errno;
+    if (ok && (std::ferror(in) || std::fflush(out) != 0)) ok = false, err_out = errno;
     std::fclose(in);
-    if (out != stdout) std::fclose(out);
+    if (out != stdout && std::fclose(out) != 0 && ok) ok = false, err_out = errno;
     discard();
-    if (!ok) throw RunError(name_ + ": write failed: " + std::strerror(errno));
+    if (!ok) throw RunError(name_ + ": write failed: " + std::strerror(err_out ? err_out : EIO));
     return total;
   }
+  errno = 0;
   const herr_t closed = H5Fclose(file_);
+  const int err = errno;
   file_ = -1;
-  if (closed < 0) throw RunError(with_detail(name_ + ": cannot close"));
+  if (closed < 0) throw RunError(with_detail(name_ + ": cannot close" + system_reason(err)));
   struct stat st {};
   stat(temp_.c_str(), &st);
   signal_point("commit:" + target_.substr(target_.rfind('/') + 1));

@@ -128,6 +128,11 @@ class Writer {
   void attr(const std::string& object, const std::string& name, std::int64_t value);
   void attr(const std::string& object, const std::string& name, double value);
 
+  // Counts `bytes` more of planned data and refuses (RunError naming both
+  // figures) when the temporary file's filesystem has less free space than
+  // all planned so far. create() and write() call it with each dataset's size.
+  void reserve(std::uint64_t bytes);
+
   // Closes the file and moves it into place (or writes it to stdout).
   // Returns the number of bytes written.
   std::uint64_t commit();
@@ -139,6 +144,7 @@ class Writer {
   std::string name_;
   std::string target_;
   std::string temp_;
+  std::uint64_t planned_ = 0;  // bytes of data announced so far (reserve)
   bool in_memory_ = false;  // built in a TMPDIR file, copied to stdout or a device on commit
   long long file_ = -1;
 };

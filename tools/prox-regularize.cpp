@@ -44,11 +44,19 @@ int main(int argc, char** argv) {
     if (common.json && io::is_stdio(q.output)) throw InputError("--json needs -o FILE: stdout carries the model");
     q.spec.op = prox::op_from_name(q.op);
     if (!(q.spec.lambda >= 0) || !(q.spec.step >= 0)) throw InputError("--lambda and --step must be >= 0");
+    if (!(q.spec.group_weight >= 0) || !(q.spec.exclusive_weight >= 0))
+      throw InputError("--group-weight and --exclusive-weight must be >= 0");
     q.created_by = cli::created_by("prox-regularize");
     io::Reader in(q.model_path, "model");
     const methods::Family& family = methods::family_of(in);
-    if (!family.regularize)
-      throw InputError(in.name() + ": a " + learn::ModelReader(in).model() + " model has no symmetry matrices to sparsify");
+    if (!family.regularize) {
+      std::string applies;
+      for (const auto& f : methods::families())
+        for (const auto& m : f.models)
+          if (f.regularize) applies += (applies.empty() ? "" : ", ") + m.name;
+      throw InputError(in.name() + ": a " + learn::ModelReader(in).model() +
+                       " model has no symmetry matrices to sparsify (prox-regularize applies to " + applies + ")");
+    }
     const nlohmann::json params = family.regularize(in, q);
     for (const auto& r : params) {
       if (common.quiet) break;

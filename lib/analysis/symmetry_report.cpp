@@ -222,15 +222,19 @@ Truth load_truth(const io::Reader& f) {
     const io::Array a = f.read("/truth/sharing", {n, n});
     t.sharing = to_matrix(a, n, n);
     if (!t.sharing.allFinite()) throw InputError(f.name() + ": /truth/sharing holds NaN or Inf");
+    for (long i = 0; i < n; ++i) {
+      const auto row = t.sharing.row(i);
+      if ((row.array() != 0.0 && row.array() != 1.0).any() || row.sum() != 1.0)
+        throw InputError(f.name() + ": /truth/sharing row " + std::to_string(i) +
+                         " is not one-hot (each position belongs to exactly one group)");
+    }
     t.length = static_cast<int>(n);
     t.sharing_groups = row_argmax(t.sharing);
     t.has_sharing = true;
     return t;
   }
-  if (!f.has("/truth/symmetry")) {
-    t.note = "no /truth/symmetry: nothing to compare with";
-    return t;
-  }
+  if (!f.has("/truth/symmetry"))
+    throw InputError(f.name() + ": holds no /truth/symmetry or /truth/sharing: nothing to compare with (drop --truth)");
   if (t.rank < 1 || t.kernel < 1 || t.input_dim < 1 || t.output_dim < 1)
     throw InputError(f.name() + ": the config lacks rank, kernel, input_dim or output_dim for /truth/symmetry");
   const long rows = static_cast<long>(t.output_dim) * t.input_dim, cols = static_cast<long>(t.rank) * t.kernel;
@@ -264,18 +268,16 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
       throw InputError(truth->name + ": holds " + std::to_string(truth->input_dim) + " -> " +
                        std::to_string(truth->output_dim) + " tasks but the " + rep.kind + " model " + f.name() +
                        " maps " + std::to_string(n) + " -> " + std::to_string(m));
+    // --truth asks for a comparison: one that cannot be made is an error, not a note.
     if (truth->has_symmetry && (m == 0 || n == 0))
-      rep.notes.push_back("truth not compared: the model's config gives no input/output dimensions");
+      throw InputError(f.name() + ": its config gives no input/output dimensions to compare with " + truth->name);
     if (truth->has_sharing && !hints.sharing_matrix)
-      rep.notes.push_back("truth not compared: " + truth->name + " holds a sharing (/truth/sharing) and a " + rep.kind +
-                          " model has none");
+      throw InputError(truth->name + ": holds a sharing (/truth/sharing) and a " + rep.kind +
+                       " model has none to compare with it");
     if (!truth->has_sharing && hints.sharing_matrix)
-      rep.notes.push_back("truth not compared: " + truth->name + " has no /truth/sharing");
+      throw InputError(truth->name + ": has no /truth/sharing to compare a " + rep.kind + " model with");
   }
-  if (!f.has("/params")) {
-    rep.notes.push_back("no /params group: nothing to inspect");
-    return rep;
-  }
+  if (!f.has("/params")) throw InputError(f.name() + ": has no /params group: nothing to inspect");
 
   std::map<std::string, MatrixReport> by_name;  // for msr-kron's U1, U2
   struct Stack {
@@ -285,37 +287,34 @@ SymmetryReport inspect_symmetry(const io::Reader& f, const Truth* truth, const I
   std::vector<Stack> stacks;
   for (const std::string& name : f.list("/params")) {
     const std::string path = "/params/" + name;
-    try {
-      if (!f.has_attr(path, "role")) {
-        rep.skipped.push_back(path + ": no `role` attribute");
-        continue;
+    // A parameter that cannot be read (NaN, damaged) is the file's error: the report would be meaningless.
+    if (!f.has_attr(path, "role")) {
+      rep.skipped.push_back(path + ": no `role` attribute");
+      continue;
+    }
+    const std::string role = f.attr_string(path, "role");
+    if (role != "symmetry") {
+      rep.other_params.push_back(name + " (" + role + ")");
+      continue;
+    }
+    const io::Array a = f.read(path);
+    const io::Shape& s = a.shape;
+    if (s.size() == 2) {
+      rep.matrices.push_back(analyse_matrix(name, path, s, to_matrix(a, s[0], s[1])));
+    } else if (s.size() == 1) {
+      rep.matrices.push_back(analyse_matrix(name, path, s, to_matrix(a, s[0], 1)));
+      rep.matrices.back().notes.push_back("a vector: treated as one column");
+    } else if (s.size() == 3 && s[1] == s[2] && s[0] >= 1) {
+      Stack st{name, {}};
+      for (std::uint64_t k = 0; k < s[0]; ++k) {
+        st.index.push_back(rep.matrices.size());
+        rep.matrices.push_back(analyse_matrix(name + "[" + std::to_string(k) + "]", path, {s[1], s[2]},
+                                              to_matrix(a, s[1], s[2], k * s[1] * s[2])));
       }
-      const std::string role = f.attr_string(path, "role");
-      if (role != "symmetry") {
-        rep.other_params.push_back(name + " (" + role + ")");
-        continue;
-      }
-      const io::Array a = f.read(path);
-      const io::Shape& s = a.shape;
-      if (s.size() == 2) {
-        rep.matrices.push_back(analyse_matrix(name, path, s, to_matrix(a, s[0], s[1])));
-      } else if (s.size() == 1) {
-        rep.matrices.push_back(analyse_matrix(name, path, s, to_matrix(a, s[0], 1)));
-        rep.matrices.back().notes.push_back("a vector: treated as one column");
-      } else if (s.size() == 3 && s[1] == s[2] && s[0] >= 1) {
-        Stack st{name, {}};
-        for (std::uint64_t k = 0; k < s[0]; ++k) {
-          st.index.push_back(rep.matrices.size());
-          rep.matrices.push_back(analyse_matrix(name + "[" + std::to_string(k) + "]", path, {s[1], s[2]},
-                                                to_matrix(a, s[1], s[2], k * s[1] * s[2])));
-        }
-        stacks.push_back(st);
-      } else {
-        rep.skipped.push_back(path + ": a " + std::to_string(s.size()) + "-D array " + io::shape_str(s) +
-                              " (only matrices, vectors and stacks of square matrices are analysed)");
-      }
-    } catch (const InputError& e) {
-      rep.skipped.push_back(path + ": " + e.what());
+      stacks.push_back(st);
+    } else {
+      rep.skipped.push_back(path + ": a " + std::to_string(s.size()) + "-D array " + io::shape_str(s) +
+                            " (only matrices, vectors and stacks of square matrices are analysed)");
     }
   }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -59,6 +60,39 @@ void guard_standard_fds() {
   }
 }
 
+// Number options hold what they say: CLI11 reads "-1" into an unsigned as
+// 2^64 - 1, lets an out-of-range integer saturate and takes "nan" and "inf";
+// an empty value ("--steps ''") would leave the default in place. Each option
+// of `app` and its subcommands gets a check for its type (from its type name).
+void harden_options(CLI::App& app) {
+  for (CLI::Option* o : app.get_options()) {
+    if (o->get_expected_min() == 0) continue;  // a flag
+    const std::string type = o->get_type_name();
+    const auto is = [&](const char* t) { return type.rfind(t, 0) == 0 && (type.size() == std::strlen(t) || type[std::strlen(t)] == ':'); };
+    const bool is_uint = is("UINT"), is_int = is("INT"), is_float = is("FLOAT");
+    o->check(CLI::Validator(
+        [is_uint, is_int, is_float](std::string& v) -> std::string {
+          if (v.empty()) return "an empty value (give one, or leave the option out for its default)";
+          if (!is_uint && !is_int && !is_float) return "";
+          const char* p = v.c_str();
+          char* end = nullptr;
+          errno = 0;
+          if (is_float) {
+            const double d = std::strtod(p, &end);
+            if (*end == '\0' && end != p && !std::isfinite(d)) return "not a finite number: " + v;
+            return "";  // CLI11 reports what is not a number at all
+          }
+          if (is_uint && v.find('-') != std::string::npos) return "must not be negative: " + v;
+          if (is_uint) (void)std::strtoull(p, &end, 10);
+          else (void)std::strtoll(p, &end, 10);
+          if (errno == ERANGE) return "out of range: " + v;
+          return "";
+        },
+        ""));
+  }
+  for (CLI::App* sub : app.get_subcommands({})) harden_options(*sub);
+}
+
 // Every byte printed must have reached stdout: "" when it did, else why not.
 std::string finish_stdout() {
   std::cout.flush();
@@ -89,6 +123,16 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
   // a failed write is seen with its reason by the final flush.
   if (!isatty(STDOUT_FILENO)) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
   install_signal_handlers(tool);
+  harden_options(app);
+  for (int i = 1; i < argc; ++i) {  // "--steps=" reaches CLI11 as a request for the next argument
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=') {
+      std::cerr << tool << ": " << a.substr(0, a.size() - 1)
+                << ": an empty value (give one, or leave the option out for its default)" << std::endl;
+      return 2;
+    }
+  }
   const auto printed = [&] {  // exit status after printing help or the version
     const std::string lost = finish_stdout();
     if (lost.empty()) return 0;

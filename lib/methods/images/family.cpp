@@ -2,6 +2,7 @@
 
 #include "learn/model_file.hpp"
 #include "methods/images/inspect.hpp"
+#include "methods/images/model_io.hpp"
 #include "methods/images/session.hpp"
 #include "util/error.hpp"
 
@@ -75,6 +76,7 @@ methods::EvalResult eval(const io::Reader& model_file, const methods::EvalReques
 
 methods::Inspection inspect(const io::Reader& file, const methods::InspectRequest& q) {
   const std::string model = learn::ModelReader(file).model();
+  (void)load_classifier(file);  // a damaged model is refused whole, not reported on in part
   if (model != "lconv" && model != "lconv-random") return methods::symmetry_inspection(file, q, {});
   if (q.figure) throw InputError("--png is not drawn for L-conv models yet");
   std::optional<io::Reader> tasks;

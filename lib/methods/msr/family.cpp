@@ -228,6 +228,7 @@ methods::Family family() {
   f.trainer = [](const std::string& model) { return std::make_unique<MsrTrainer>(model); };
   f.eval = eval;
   f.inspect = [](const io::Reader& file, const methods::InspectRequest& q) {
+    (void)load_model(file);  // a damaged model is refused whole, not reported on in part
     analysis::ReportHints hints;
     hints.kronecker = learn::ModelReader(file).model() == "msr-kron";
     return methods::symmetry_inspection(file, q, hints);

@@ -131,6 +131,7 @@ methods::Family family() {
   f.trainer = [](const std::string& model) { return std::make_unique<SharingTrainer>(model); };
   f.eval = eval;
   f.inspect = [](const io::Reader& file, const methods::InspectRequest& q) {
+    (void)load_sharing_model(file);  // a damaged model is refused whole, not reported on in part
     analysis::ReportHints hints;
     hints.sharing_matrix = true;
     return methods::symmetry_inspection(file, q, hints);

@@ -4,6 +4,7 @@
 #include "analysis/symmetry_report.hpp"
 #include "io/h5.hpp"
 #include "methods/registry.hpp"
+#include "methods/sharing/model_io.hpp"
 #include "util/error.hpp"
 
 #include <doctest/doctest.h>
@@ -176,14 +177,21 @@ TEST_CASE("inspect sharing: the registry gives groups to sharing models only") {
   methods::InspectRequest q;
   q.truth_path = tasks;
   // The same 3 x 3 matrix named `sharing`, in an msr-fc and in a sharing model file.
+  // An msr-fc file is loaded as one before any report: this one, a bare matrix, is refused whole.
   const std::string msr = write_model(dir.path, "m.h5", "msr-fc", soft({0, 1, 0}, 0.9));
   io::Reader m(msr, "model");
-  const methods::Inspection a = methods::family_of(m).inspect(m, q);
-  REQUIRE(a.json["matrices"].size() == 1);
-  CHECK_FALSE(a.json["matrices"][0].contains("sharing_groups"));
-  CHECK(a.text.find("truth not compared") != std::string::npos);
+  CHECK_THROWS_AS(methods::family_of(m).inspect(m, q), InputError);
 
-  const std::string learned = write_model(dir.path, "s.h5", "sharing", soft({0, 1, 0}, 0.9));
+  // A real sharing model file (a gaussian-sharing fit) around the same matrix.
+  sharing::SharingModel model;
+  model.arch.kind = "sharing";
+  model.arch.task = "gaussian-sharing";
+  model.arch.length = 3;
+  model.sharing = soft({0, 1, 0}, 0.9);
+  model.logits = model.sharing.array().log().matrix();
+  model.weights = {MatrixXd::Ones(3, 1)};
+  const std::string learned = dir.path + "/s.h5";
+  sharing::save_sharing_model(learned, "unit", model, {});
   io::Reader s(learned, "model");
   const methods::Inspection b = methods::family_of(s).inspect(s, q);
   REQUIRE(b.json["matrices"].size() == 1);

@@ -12,7 +12,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <set>
+#include <sstream>
 #include <thread>
 
 namespace symlearn::cli {
@@ -93,6 +97,71 @@ void harden_options(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands({})) harden_options(*sub);
 }
 
+// The option names a config file may set in `app` (long names without --, positional names).
+std::set<std::string> config_keys(const CLI::App& app) {
+  std::set<std::string> keys;
+  for (const CLI::Option* o : app.get_options()) {
+    for (const std::string& n : o->get_lnames()) keys.insert(n);
+    if (o->get_lnames().empty() && o->get_snames().empty()) keys.insert(o->get_name());
+  }
+  return keys;
+}
+
+// CLI11 takes a config file's unknown keys, broken lines and binary bytes in
+// silence (or with a message naming neither line nor key): check the file
+// first. `[section]`s are subcommands; `key = value` lines name options.
+void check_config_file(const std::string& path, const CLI::App& app) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find('\0') != std::string::npos)
+    throw InputError(path + ": not a text config file (it holds binary data)");
+  const CLI::App* section = &app;
+  std::string section_name;
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const auto where = path + ":" + std::to_string(number) + ": ";
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
+    std::string l = line.substr(first);
+    while (!l.empty() && (l.back() == '\r' || l.back() == ' ' || l.back() == '\t')) l.pop_back();
+    if (l.front() == '[') {
+      if (l.back() != ']' || l.size() < 3 || l[1] == '[')
+        throw InputError(where + "cannot parse '" + l + "' (a section is [NAME])");
+      section_name = l.substr(1, l.size() - 2);
+      section = nullptr;
+      if (section_name == "default") section = &app;
+      for (const CLI::App* sub : app.get_subcommands({}))
+        if (sub->get_name() == section_name) section = sub;
+      if (!section) throw InputError(where + "unknown section [" + section_name + "] (not a subcommand of " + app.get_name() + ")");
+      continue;
+    }
+    const std::size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(where + "cannot parse '" + l + "' (expected KEY = VALUE)");
+    std::string key = l.substr(0, eq);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+    const CLI::App* owner = section;
+    if (const std::size_t dot = key.find('.'); dot != std::string::npos && section == &app) {  // msr-fc.steps = 3
+      owner = nullptr;
+      for (const CLI::App* sub : app.get_subcommands({}))
+        if (sub->get_name() == key.substr(0, dot)) owner = sub;
+      if (!owner) throw InputError(where + "unknown key '" + key + "'");
+      key = key.substr(dot + 1);
+    }
+    const std::set<std::string> keys = config_keys(*owner);
+    if (!keys.count(key) && owner == &app)
+      for (const CLI::App* sub : app.get_subcommands({}))
+        if (config_keys(*sub).count(key))
+          throw InputError(where + "'" + key + "' is an option of a subcommand: put it in that subcommand's section, e.g. [" +
+                           sub->get_name() + "]");
+    if (!keys.count(key))
+      throw InputError(where + "unknown key '" + key + "' (not an option of " +
+                       (owner == &app ? app.get_name() : app.get_name() + " " + owner->get_name()) + ")");
+  }
+}
+
 // Every byte printed must have reached stdout: "" when it did, else why not.
 std::string finish_stdout() {
   std::cout.flush();
@@ -127,6 +196,13 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv,
   for (int i = 1; i < argc; ++i) {  // "--steps=" reaches CLI11 as a request for the next argument
     const std::string a = argv[i];
     if (a == "--") break;
+    try {
+      if (a == "--config" && i + 1 < argc) check_config_file(argv[i + 1], app);
+      if (a.rfind("--config=", 0) == 0) check_config_file(a.substr(9), app);
+    } catch (const InputError& e) {
+      std::cerr << tool << ": " << e.what() << std::endl;
+      return 2;
+    }
     if (a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=') {
       std::cerr << tool << ": " << a.substr(0, a.size() - 1)
                 << ": an empty value (give one, or leave the option out for its default)" << std::endl;

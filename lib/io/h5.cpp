@@ -243,27 +243,45 @@ Reader::Reader(const std::string& path, const std::string& format) {
     // unlinked at once (the open descriptors keep it; a signal while spooling
     // removes it).
     const char* dir = std::getenv("TMPDIR");
-    std::string tmp = std::string(dir && *dir ? dir : "/tmp") + "/symlearn-stdin.XXXXXX";
-    spool_ = mkstemp(tmp.data());
-    if (spool_ < 0) throw InputError("<stdin>: cannot make a temporary file in " + tmp.substr(0, tmp.rfind('/')) + ": " +
-                                     std::strerror(errno) + " (set TMPDIR, or give a path)");
-    register_temp_file(tmp);
+    const std::string spool_name = std::string(dir && *dir ? dir : "/tmp") + "/symlearn-stdin";
+    std::string tmp;
+    try {
+      spool_ = create_temp_beside(spool_name, tmp);
+    } catch (const InputError& e) {
+      throw InputError(std::string("<stdin>: ") + e.what() + " (set TMPDIR, or give a path)");
+    }
     struct Unlink {  // however the constructor leaves, the directory entry goes
-      std::string path;
+      std::string path, spool_name;
       ~Unlink() {
         ::unlink(path.c_str());
         unregister_temp_file(path);
+        remove_stale_temps(spool_name);  // spools of readers killed with SIGKILL
       }
-    } unlink_tmp{tmp};
+    } unlink_tmp{tmp, spool_name};
     Sha256 h;
     std::uint64_t total = 0;
     char buf[1 << 16];
+    // HDF5's signature sits at offset 0 or after a user block of 512, 1024, ... bytes: look for it as the
+    // bytes arrive and refuse a stream without one at once (`- < /dev/zero` is never buffered whole).
+    static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+    constexpr std::uint64_t kLastUserBlock = 1 << 16;
+    std::string head;  // the first kLastUserBlock + 8 bytes
+    std::uint64_t candidate = 0;
+    bool signed_ = false;
     for (;;) {
       const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);  // fd 0, what isatty checked, unbuffered
       if (n == 0) break;
       if (n < 0) {
         if (errno == EINTR) continue;
         throw InputError(std::string("<stdin>: cannot read: ") + std::strerror(errno));
+      }
+      if (head.size() < kLastUserBlock + 8)
+        head.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), kLastUserBlock + 8 - head.size()));
+      while (!signed_ && candidate + 8 <= head.size()) {
+        signed_ = std::memcmp(head.data() + candidate, kSignature, 8) == 0;
+        if (signed_) break;
+        candidate = candidate == 0 ? 512 : candidate * 2;
+        if (candidate > kLastUserBlock) throw InputError("<stdin>: not an HDF5 file (no HDF5 signature)");
       }
       h.update(buf, static_cast<std::size_t>(n));
       total += static_cast<std::uint64_t>(n);
@@ -277,6 +295,7 @@ Reader::Reader(const std::string& path, const std::string& format) {
       }
     }
     if (total == 0) throw InputError("<stdin>: is empty (expected an HDF5 file)");
+    if (!signed_) throw InputError("<stdin>: not an HDF5 file (no HDF5 signature)");
     stdin_sha256_ = h.hex();
     if (H5Fis_hdf5(tmp.c_str()) <= 0) throw InputError("<stdin>: not an HDF5 file");
     probe_in_child(tmp, name_);
@@ -782,8 +801,10 @@ std::uint64_t Writer::commit() {
     if (ok && (std::ferror(in) || std::fflush(out) != 0)) ok = false, err_out = errno;
     std::fclose(in);
     if (out != stdout && std::fclose(out) != 0 && ok) ok = false, err_out = errno;
+    const std::string spool = temp_;
     discard();
     if (!ok) throw RunError(name_ + ": write failed: " + std::strerror(err_out ? err_out : EIO));
+    remove_stale_temps(spool.substr(0, spool.rfind('/') + 1) + "symlearn-out.h5");
     return total;
   }
   errno = 0;
@@ -798,6 +819,7 @@ std::uint64_t Writer::commit() {
     throw RunError(target_ + ": cannot move the output into place: " + std::strerror(errno));
   unregister_temp_file(temp_);
   temp_.clear();
+  remove_stale_temps(target_);
   return static_cast<std::uint64_t>(st.st_size);
 }
 

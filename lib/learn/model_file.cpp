@@ -160,7 +160,9 @@ std::vector<std::int64_t> ModelReader::log_ints(const std::string& series) const
 }
 
 std::int64_t ModelReader::optimizer_step() const {
-  return f_.has_attr("/", "optimizer_step") ? f_.attr_int("/", "optimizer_step") : 0;
+  const std::int64_t step = f_.has_attr("/", "optimizer_step") ? f_.attr_int("/", "optimizer_step") : 0;
+  if (step < 0) fail("its optimizer_step is negative (" + std::to_string(step) + ")");
+  return step;
 }
 
 std::vector<double> ModelReader::moment(const std::string& which, const std::string& name,

@@ -3,13 +3,17 @@
 #include "util/error.hpp"
 #include "util/signals.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -71,11 +75,20 @@ bool write_all(int fd, const std::vector<unsigned char>& bytes) {
 }
 }  // namespace
 
-int create_temp_beside(const std::string& target, std::string& temp) {
+namespace {
+void split_path(const std::string& target, std::string& dir, std::string& base) {
   const std::size_t slash = target.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
-  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
-  temp = dir + "/." + base + ".tmp.XXXXXX";
+  dir = slash == std::string::npos ? "." : target.substr(0, slash + (slash == 0));
+  base = slash == std::string::npos ? target : target.substr(slash + 1);
+}
+}  // namespace
+
+int create_temp_beside(const std::string& target, std::string& temp) {
+  std::string dir, base;
+  split_path(target, dir, base);
+  // The writer's pid in the name: a later write of the same target can tell a
+  // temporary whose writer is gone (killed with SIGKILL) from a live one.
+  temp = (dir == "/" ? "" : dir) + "/." + base + ".tmp." + std::to_string(getpid()) + ".XXXXXX";
   const int fd = mkstemp(temp.data());
   if (fd < 0) throw InputError(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
   register_temp_file(temp);
@@ -84,6 +97,33 @@ int create_temp_beside(const std::string& target, std::string& temp) {
   umask(mask);
   fchmod(fd, 0666 & ~mask);
   return fd;
+}
+
+void remove_stale_temps(const std::string& target) {
+  std::string dir, base;
+  split_path(target, dir, base);
+  const std::string prefix = "." + base + ".tmp.";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  const time_t now = time(nullptr);
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() <= prefix.size() + 7 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // ".BASE.tmp.PID.XXXXXX": a pid of digits, then mkstemp's six characters.
+    const std::string rest = name.substr(prefix.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || rest.size() - dot - 1 != 6 ||
+        rest.find_first_not_of("0123456789") != dot)
+      continue;
+    const long pid = std::strtol(rest.c_str(), nullptr, 10);
+    if (pid <= 0 || pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    const std::string path = (dir == "/" ? "" : dir) + "/" + name;
+    struct stat st {};
+    // Untouched for a minute too: a writer in another pid namespace would look dead to kill().
+    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || now - st.st_mtime < 60) continue;
+    unlink(path.c_str());
+  }
+  closedir(d);
 }
 
 void write_file_atomically(const std::string& target, const std::vector<unsigned char>& bytes,
@@ -118,6 +158,7 @@ void write_file_atomically(const std::string& target, const std::vector<unsigned
     throw RunError(target + ": cannot write the " + what + ": " + std::strerror(e));
   }
   unregister_temp_file(temp);
+  remove_stale_temps(target);
 }
 
 }  // namespace symlearn

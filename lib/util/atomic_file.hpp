@@ -10,11 +10,16 @@
 
 namespace symlearn {
 
-// Creates an empty temporary file beside `target` (".NAME.tmp.XXXXXX", with
+// Creates an empty temporary file beside `target` (".NAME.tmp.PID.XXXXXX", with
 // the permissions a new file gets), registers it for removal on a signal,
 // stores its path in `temp` and returns an open descriptor. InputError when
 // the directory cannot take it.
 int create_temp_beside(const std::string& target, std::string& temp);
+
+// After a successful write of `target`: removes the temporaries of earlier
+// writes of it that SIGKILL (or a crash) left behind: same name pattern, a
+// writer pid that no longer exists, untouched for a minute.
+void remove_stale_temps(const std::string& target);
 
 // Inputs are never overwritten by their own command. Every file a reader
 // opens is noted (device and inode, so links and other spellings count);

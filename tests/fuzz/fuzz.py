@@ -85,7 +85,9 @@ def readers(bin_dir, kind, f):
                 [f"{b}/prox-regularize", "--op", "l1", "--lambda", "0.01", "--quiet", f, *out],
                 [f"{b}/meta-train", "--resume", f, "--steps", "6", "--quiet", "lc.h5", *out]]
     if kind == "model-images":
-        return [[f"{b}/eval", "--tasks", "rs.h5", f], [f"{b}/inspect-symmetry", f, "--truth", "rs.h5"],
+        # The images file holds a truth an L-conv model is compared with; a CNN has nothing to compare (refused).
+        truth = ["--truth", "rs.h5"] if "lconv" in os.path.basename(f) else []
+        return [[f"{b}/eval", "--tasks", "rs.h5", f], [f"{b}/inspect-symmetry", f, *truth],
                 [f"{b}/meta-train", "--resume", f, "--epochs", "2", "--quiet", "rs.h5", *out]]
     return [[f"{b}/eval", "--tasks", "sums.h5", f], [f"{b}/inspect-symmetry", f]]
 

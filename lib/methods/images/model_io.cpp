@@ -73,6 +73,7 @@ LoadedClassifier load_classifier(const io::Reader& f) {
     r.fail("its `model` attribute says " + r.model() + " but its config " + st.model.arch.kind);
   st.epoch = r.value("epochs_done", 0);
   st.batch = r.value("batches_done_in_epoch", 0);
+  if (st.epoch < 0 || st.batch < 0) r.fail("epochs_done and batches_done_in_epoch must be >= 0");
   const nlohmann::json& c = r.config();
   if (c.contains("running") && c["running"].is_object()) {
     st.run_loss = c["running"].value("loss", 0.0);
@@ -84,6 +85,8 @@ LoadedClassifier load_classifier(const io::Reader& f) {
   st.log.step_loss = r.log("step_loss");
   st.log.epoch_loss = r.log("epoch_loss");
   st.log.epoch_accuracy = r.log("epoch_accuracy");
+  if (st.log.epoch_loss.size() != st.log.epoch_accuracy.size())
+    r.fail("/log/epoch_loss and /log/epoch_accuracy differ in length");
   if (const std::int64_t step = r.optimizer_step(); step > 0) {
     st.opt.step = step;
     for (const auto& p : st.model.params) {

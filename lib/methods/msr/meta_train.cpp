@@ -48,6 +48,7 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
       o.use_prox = true;
       o.prox = ProxOptions::from_json(j["prox"]);
     }
+    o.check();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training record is incomplete: ") + e.what());
   } catch (const InputError& e) {
@@ -56,29 +57,35 @@ MetaTrainOptions MetaTrainOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
-void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
+void MetaTrainOptions::check() const {
   auto bad = [](const std::string& m) { throw InputError(m); };
   if (steps < 0) bad("--steps must be >= 0");
   if (meta_batch < 1) bad("--meta-batch must be at least 1");
   if (support < 1 || query < 1) bad("--support and --query must be at least 1");
-  if (support + query > train.samples)
-    bad("--support " + std::to_string(support) + " + --query " + std::to_string(query) + " exceeds the " +
-        std::to_string(train.samples) + " examples per task of " + train.file);
   if (!(outer_lr > 0) || !std::isfinite(outer_lr)) bad("--outer-lr must be a positive number");
   if (outer_opt != "adam" && outer_opt != "sgd") bad("--outer-opt must be adam or sgd");
   if (inner.steps < 0 || inner.steps > 1000) bad("--inner-steps must be in [0, 1000]");
   if (val_tasks < 0) bad("--val-tasks must be >= 0");
   if (val_every < 1) bad("--val-every must be at least 1");
   if (engine != "auto" && engine != "autodiff") bad("--engine must be auto or autodiff");
-  if (train_tasks < 0 || train_tasks > train.tasks)
+  if (train_tasks < 0) bad("--train-tasks must be >= 0");
+  if (use_prox && (!(prox.spec.lambda >= 0) || !std::isfinite(prox.spec.lambda)))
+    bad("--prox-lambda must be a finite number >= 0");
+}
+
+void MetaTrainOptions::validate(const tasks::RegressionSplit& train) const {
+  auto bad = [](const std::string& m) { throw InputError(m); };
+  check();
+  if (support + query > train.samples)
+    bad("--support " + std::to_string(support) + " + --query " + std::to_string(query) + " exceeds the " +
+        std::to_string(train.samples) + " examples per task of " + train.file);
+  if (train_tasks > train.tasks)
     bad("--train-tasks " + std::to_string(train_tasks) + " is not between 0 and the " + std::to_string(train.tasks) +
         " tasks of /train");
   const long used = train_tasks > 0 ? train_tasks : train.tasks;
   if (used - val_tasks < meta_batch)
     bad(std::to_string(used) + " training tasks are too few for --val-tasks " + std::to_string(val_tasks) +
         " plus a meta-batch of " + std::to_string(meta_batch));
-  if (use_prox && (!(prox.spec.lambda >= 0) || !std::isfinite(prox.spec.lambda)))
-    bad("--prox-lambda must be a finite number >= 0");
 }
 
 BatchPlan plan_batch(const MetaTrainOptions& opt, long train_tasks, int samples, long step) {

@@ -47,6 +47,8 @@ struct MetaTrainOptions {
 
   nlohmann::json to_json() const;
   static MetaTrainOptions from_json(const nlohmann::json& j);
+  // The ranges every option must be in, whatever the data (a model file's record is checked so too).
+  void check() const;
   void validate(const tasks::RegressionSplit& train) const;  // throws InputError
 };
 

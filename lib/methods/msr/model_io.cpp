@@ -48,16 +48,28 @@ LoadedModel load_model(const io::Reader& f) {
   }
   out.state.step = r.value("steps_done", 0);
   out.dataset = r.dataset();
-  // The architecture says which parameters must be there, with which shapes.
-  Rng unused(0);
-  MetaModel expected = MetaModel::init(out.state.model.arch, unused);
-  for (auto& p : expected.params) p.value = r.param(p.name, p.role, p.value.rows(), p.value.cols());
-  out.state.model = std::move(expected);
+  if (out.state.step < 0) r.fail("steps_done is negative");
+  // The architecture says which parameters must be there, with which shapes:
+  // read each at its checked shape (nothing is allocated for a shape the file
+  // only claims in its config).
+  out.state.model.arch.validate();
+  for (const MetaModel::Shape& p : MetaModel::layout(out.state.model.arch))
+    out.state.model.params.push_back({p.name, p.role, r.param(p.name, p.role, p.rows, p.cols)});
   if (const int li = out.state.model.find("log_lambda"); li >= 0 && std::abs(out.state.model.params[li].value(0, 0)) > 50)
     r.fail("/params/log_lambda is outside [-50, 50] (the ridge strength would over- or underflow)");
   out.state.log.train_loss = r.log("train_loss");
   out.state.log.val_loss = r.log("val_loss");
   out.state.log.val_step = r.log_ints("val_step");
+  // One train loss per step done; one validation loss per validation step, at steps 1..steps_done.
+  if (static_cast<long>(out.state.log.train_loss.size()) != out.state.step)
+    r.fail("/log/train_loss holds " + std::to_string(out.state.log.train_loss.size()) + " values for " +
+           std::to_string(out.state.step) + " steps done");
+  if (out.state.log.val_loss.size() != out.state.log.val_step.size())
+    r.fail("/log/val_loss and /log/val_step differ in length");
+  for (std::size_t i = 0; i < out.state.log.val_step.size(); ++i)
+    if (out.state.log.val_step[i] < 1 || out.state.log.val_step[i] > out.state.step ||
+        (i > 0 && out.state.log.val_step[i] <= out.state.log.val_step[i - 1]))
+      r.fail("/log/val_step is not an increasing list of steps in [1, steps_done]");
   if (const std::int64_t step = r.optimizer_step(); step > 0) {
     out.state.adam.step = step;
     for (const auto& p : out.state.model.params) {

@@ -114,36 +114,51 @@ Mat uniform(Rng& rng, ad::Index r, ad::Index c, double bound) {
 }
 }  // namespace
 
-MetaModel MetaModel::init(const Arch& arch, Rng& rng, double u_std) {
+std::vector<MetaModel::Shape> MetaModel::layout(const Arch& arch) {
   arch.validate();
-  MetaModel mm;
-  mm.arch = arch;
-  const int n = arch.input_dim, m = arch.output_dim, s = arch.kernel;
-  auto& p = mm.params;
+  const ad::Index n = arch.input_dim, m = arch.output_dim, s = arch.kernel;
+  std::vector<Shape> out;
   if (arch.kind == "msr-fc") {
-    p.push_back({"U", Role::symmetry, normal(rng, ad::Index(m) * n, arch.latent, u_std)});
-    p.push_back({"v0", Role::init, normal(rng, arch.latent, 1, 1.0 / m)});
+    out = {{"U", Role::symmetry, m * n, arch.latent}, {"v0", Role::init, arch.latent, 1}};
   } else if (arch.kind == "msr-kron") {
-    p.push_back({"U1", Role::symmetry, normal(rng, n, arch.kron_in, std::sqrt(u_std))});
-    p.push_back({"U2", Role::symmetry, normal(rng, m, arch.kron_out, std::sqrt(u_std))});
-    p.push_back({"v0", Role::init, normal(rng, ad::Index(arch.kron_in) * arch.kron_out, 1, 1.0 / m)});
+    out = {{"U1", Role::symmetry, n, arch.kron_in},
+           {"U2", Role::symmetry, m, arch.kron_out},
+           {"v0", Role::init, ad::Index(arch.kron_in) * arch.kron_out, 1}};
   } else if (arch.kind == "maml-fc") {
-    p.push_back({"W0", Role::init, uniform(rng, m, n, 1.0 / std::sqrt(n))});
+    out = {{"W0", Role::init, m, n}};
   } else if (arch.kind == "maml-lc") {
-    p.push_back({"F0", Role::init, uniform(rng, m, s, 1.0 / std::sqrt(s))});
+    out = {{"F0", Role::init, m, s}};
   } else {  // maml-conv
-    p.push_back({"f0", Role::init, uniform(rng, s, 1, 1.0 / std::sqrt(s))});
+    out = {{"f0", Role::init, s, 1}};
   }
   if (arch.ridge()) {
-    // Learned in log space: it stays positive, and its scale is free.
-    p.push_back({"log_lambda", Role::hyper, Mat::Constant(1, 1, std::log(arch.ridge_lambda))});
+    out.push_back({"log_lambda", Role::hyper, 1, 1});
   } else if (arch.lr_mode != LrMode::fixed) {
-    for (int a : mm.adapted()) {
-      const Mat& w = mm.params[a].value;
-      Mat lr = arch.lr_mode == LrMode::layer ? Mat::Constant(1, 1, arch.inner_lr)
-                                             : Mat::Constant(w.rows(), w.cols(), arch.inner_lr);
-      mm.params.push_back({"inner_lr_" + mm.params[a].name, Role::hyper, lr});
+    const std::size_t adapted = out.size();
+    for (std::size_t i = 0; i < adapted; ++i) {
+      if (out[i].role != Role::init) continue;
+      const bool layer = arch.lr_mode == LrMode::layer;
+      out.push_back({"inner_lr_" + out[i].name, Role::hyper, layer ? 1 : out[i].rows, layer ? 1 : out[i].cols});
     }
+  }
+  return out;
+}
+
+MetaModel MetaModel::init(const Arch& arch, Rng& rng, double u_std) {
+  MetaModel mm;
+  mm.arch = arch;
+  const double m = arch.output_dim, n = arch.input_dim, s = arch.kernel;
+  for (const Shape& p : layout(arch)) {
+    Mat value;
+    if (p.name == "U") value = normal(rng, p.rows, p.cols, u_std);
+    else if (p.name == "U1" || p.name == "U2") value = normal(rng, p.rows, p.cols, std::sqrt(u_std));
+    else if (p.name == "v0") value = normal(rng, p.rows, p.cols, 1.0 / m);
+    else if (p.name == "W0") value = uniform(rng, p.rows, p.cols, 1.0 / std::sqrt(n));
+    else if (p.name == "F0" || p.name == "f0") value = uniform(rng, p.rows, p.cols, 1.0 / std::sqrt(s));
+    // Learned in log space: it stays positive, and its scale is free.
+    else if (p.name == "log_lambda") value = Mat::Constant(1, 1, std::log(arch.ridge_lambda));
+    else value = Mat::Constant(p.rows, p.cols, arch.inner_lr);  // inner_lr_*
+    mm.params.push_back({p.name, p.role, std::move(value)});
   }
   return mm;
 }

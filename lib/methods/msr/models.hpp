@@ -66,6 +66,14 @@ class MetaModel {
   // Fresh parameters: U ~ N(0, u_std^2), v0 ~ N(0, (1/m)^2), plain weights
   // like a PyTorch layer's default (uniform +-1/sqrt(fan_in)).
   static MetaModel init(const Arch& arch, Rng& rng, double u_std = 0.01);
+  // The parameters init() makes, by name, role and shape, in order; nothing
+  // allocated (a loader checks a file's shapes against it before reading).
+  struct Shape {
+    std::string name;
+    Role role;
+    ad::Index rows, cols;
+  };
+  static std::vector<Shape> layout(const Arch& arch);
 
   // Indices (into params) of the tensors the inner loop adapts (role init),
   // and of the learned inner learning rate of each (-1 when fixed).

@@ -13,6 +13,9 @@ TrainingRun::TrainingRun(const std::string& output, const std::string& checkpoin
   checkpoint_ = !checkpoint.empty() ? checkpoint : io::is_stdio(output) ? std::string() : output + ".ckpt";
   io::refuse_terminal(output);  // before training, not after it
   refuse_input_as_output(output);
+  // `--resume M.ckpt -o M` (what an interrupted run suggests): the run goes on
+  // from M.ckpt, read whole by now, and its new checkpoints replace it.
+  if (default_checkpoint_ && !checkpoint_.empty()) forget_input_file(checkpoint_);
   refuse_input_as_output(checkpoint_);
 }
 

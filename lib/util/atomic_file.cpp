@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,15 @@ void note_input_file(const std::string& path) {
   for (const auto& f : g_inputs)
     if (f.dev == st.st_dev && f.ino == st.st_ino && f.path == path) return;
   g_inputs.push_back({st.st_dev, st.st_ino, path});
+}
+
+void forget_input_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return;
+  const std::lock_guard<std::mutex> lock(g_inputs_mutex);
+  g_inputs.erase(std::remove_if(g_inputs.begin(), g_inputs.end(),
+                                [&](const InputFile& f) { return f.dev == st.st_dev && f.ino == st.st_ino; }),
+                 g_inputs.end());
 }
 
 void refuse_input_as_output(const std::string& target) {

@@ -27,6 +27,8 @@ void remove_stale_temps(const std::string& target);
 // `target` is one of them. The writers call it too, as a last guard.
 void note_input_file(const std::string& path);
 void refuse_input_as_output(const std::string& target);
+// The one exception: a run resumed from its own default checkpoint replaces it.
+void forget_input_file(const std::string& path);
 
 // Whether `path` names a terminal device (e.g. -o /dev/tty).
 bool is_terminal_path(const std::string& path);

@@ -247,8 +247,10 @@ Reader::Reader(const std::string& path, const std::string& format) {
     std::string tmp;
     try {
       spool_ = create_temp_beside(spool_name, tmp);
-    } catch (const InputError& e) {
-      throw InputError(std::string("<stdin>: ") + e.what() + " (set TMPDIR, or give a path)");
+    } catch (const InputError& e) {  // "DIR/symlearn-stdin: cannot create a file in DIR: REASON"
+      const std::string why = e.what();
+      throw InputError("<stdin>: cannot make a temporary file in " + spool_name.substr(0, spool_name.rfind('/')) + ": " +
+                       why.substr(why.rfind(": ") + 2) + " (set TMPDIR, or give a path)");
     }
     struct Unlink {  // however the constructor leaves, the directory entry goes
       std::string path, spool_name;

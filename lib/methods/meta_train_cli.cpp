@@ -21,12 +21,20 @@ MetaTrainCli::MetaTrainCli(CLI::App& app) : app_(app) {
       auto c = std::make_unique<Command>();
       c->app = app.add_subcommand(model.name, model.summary + " [" + model.paper + "]");
       c->app->group(family.title);
-      c->app->footer("e.g.: " + model.example + "\nSee also: eval, inspect-symmetry");
       cli::init_app(*c->app);
       c->app->fallthrough();  // --config and --version after the model name
       c->trainer = family.trainer(model.name);
       auto& x = c->context;
       const bool resumable = c->trainer->resumable();
+      c->app->footer("e.g.: " + model.example +
+                     (resumable  // trained through learn::TrainingRun
+                          ? "\nCtrl-C / SIGTERM: the current step ends, a checkpoint is written, exit 130; a step not "
+                            "done within 10 s,\nor a second signal, ends the run at once (the last checkpoint stays "
+                            "valid). Outputs are written as\n.NAME.tmp.PID.XXXXXX beside NAME and renamed when "
+                            "complete; one left by kill -9 goes with the next write of NAME."
+                          : "\nOutputs are written as .NAME.tmp.PID.XXXXXX beside NAME and renamed when complete; one "
+                            "left by kill -9\ngoes with the next write of NAME.") +
+                     "\nSee also: eval, inspect-symmetry");
       c->app->add_option("tasks", x.tasks_path,
                          resumable ? "Tasks file from gen-tasks ('-' = stdin; with --resume: the one it was trained on)"
                                    : "Tasks file from gen-tasks ('-' = stdin)");

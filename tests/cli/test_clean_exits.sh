@@ -190,4 +190,15 @@ touch -d '1 hour ago' "$W/.good.h5.tmp.$$.mnopqr"        # a live writer (this s
 expect_ok "$G" --config "$WORK/good.toml" sum-of-numbers --quiet -o "$W/good.h5"
 [ ! -e "$W/$dead" ] || fail "a stale temporary was not removed"
 [ -e "$W/.good.h5.tmp.4000001.ghijkl" ] && [ -e "$W/.good.h5.tmp.$$.mnopqr" ] || fail "a live temporary was removed"
+# ---- two writers of one target: it always holds one whole output ------------------
+"$G" locally-connected --tasks 400 --seed 1 --quiet -o "$WORK/seed1.h5"
+"$G" locally-connected --tasks 400 --seed 2 --quiet -o "$WORK/seed2.h5"
+for round in 1 2 3; do
+  "$G" locally-connected --tasks 400 --seed 1 --quiet -o "$W/both.h5" &
+  "$G" locally-connected --tasks 400 --seed 2 --quiet -o "$W/both.h5" &
+  wait
+  cmp -s "$W/both.h5" "$WORK/seed1.h5" || cmp -s "$W/both.h5" "$WORK/seed2.h5" ||
+    fail "two concurrent writers left a file that is neither output (round $round)"
+done
+no_temp_files "$W"
 echo "test_clean_exits: ok"

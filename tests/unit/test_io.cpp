@@ -201,7 +201,7 @@ TEST_CASE("io: '-' reads an HDF5 file from stdin through a file image") {
   }
   std::ofstream(dir.file("junk")) << "junk";
   redirect(dir.file("junk"));
-  CHECK(error_of([] { io::Reader r("-"); }) == "<stdin>: not an HDF5 file");
+  CHECK(error_of([] { io::Reader r("-"); }) == "<stdin>: not an HDF5 file (no HDF5 signature)");
   redirect("/dev/null");
   CHECK(error_of([] { io::Reader r("-"); }) == "<stdin>: is empty (expected an HDF5 file)");
 }

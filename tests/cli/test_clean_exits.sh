@@ -190,6 +190,7 @@ touch -d '1 hour ago' "$W/.good.h5.tmp.$$.mnopqr"        # a live writer (this s
 expect_ok "$G" --config "$WORK/good.toml" sum-of-numbers --quiet -o "$W/good.h5"
 [ ! -e "$W/$dead" ] || fail "a stale temporary was not removed"
 [ -e "$W/.good.h5.tmp.4000001.ghijkl" ] && [ -e "$W/.good.h5.tmp.$$.mnopqr" ] || fail "a live temporary was removed"
+rm -f "$W/.good.h5.tmp.4000001.ghijkl" "$W/.good.h5.tmp.$$.mnopqr"
 # ---- two writers of one target: it always holds one whole output ------------------
 "$G" locally-connected --tasks 400 --seed 1 --quiet -o "$WORK/seed1.h5"
 "$G" locally-connected --tasks 400 --seed 2 --quiet -o "$WORK/seed2.h5"

@@ -47,7 +47,7 @@ const char* signal_name(int sig) {
   if (grace_over) {
     say(": the current step did not end within ");
     say(g_grace);
-    say(" s; stopped without a new checkpoint (the last one stays valid)\n");
+    say(" s; stopped without a new checkpoint (the last one, if any, stays valid)\n");
   } else {
     say(": stopped; outputs not yet complete were not written\n");
   }

@@ -52,7 +52,6 @@ LoadedModel load_model(const io::Reader& f) {
   // The architecture says which parameters must be there, with which shapes:
   // read each at its checked shape (nothing is allocated for a shape the file
   // only claims in its config).
-  out.state.model.arch.validate();
   for (const MetaModel::Shape& p : MetaModel::layout(out.state.model.arch))
     out.state.model.params.push_back({p.name, p.role, r.param(p.name, p.role, p.rows, p.cols)});
   if (const int li = out.state.model.find("log_lambda"); li >= 0 && std::abs(out.state.model.params[li].value(0, 0)) > 50)

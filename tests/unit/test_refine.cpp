@@ -44,7 +44,7 @@ TEST_CASE("refine: merges cost at most the tolerance, splits must gain more than
     ++calls;
     return 1.0 + 0.01 * groups_of(p);
   };
-  sharing::RefineResult r = sharing::refine_partition({0, 1, 2, 3}, fewer, 0.02, kNaN);
+  sharing::RefineResult r = sharing::refine_partition({0, 1, 2, 3}, fewer, 0.02, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 0, 0, 0});
   CHECK(r.score == doctest::Approx(1.01));
   CHECK(r.steps.size() == 3);
@@ -52,23 +52,28 @@ TEST_CASE("refine: merges cost at most the tolerance, splits must gain more than
 
   // Positions 0 and 1 apart cost 3% held-out: above a 2% tolerance the merge is refused...
   auto apart = [](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.0 : 1.03; };
-  r = sharing::refine_partition({0, 1}, apart, 0.02, kNaN);
+  r = sharing::refine_partition({0, 1}, apart, 0.02, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 0});  // the merge gains: kept
-  r = sharing::refine_partition({0, 0}, apart, 0.02, kNaN);
+  r = sharing::refine_partition({0, 0}, apart, 0.02, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 0});  // the split loses: refused
   auto together = [](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.03 : 1.0; };
-  r = sharing::refine_partition({0, 1}, together, 0.02, kNaN);
+  r = sharing::refine_partition({0, 1}, together, 0.02, 0.02, kNaN);
   CHECK(r.groups == Partition{0, 1});  // a 3% cost is over the tolerance
-  r = sharing::refine_partition({0, 1}, together, 0.05, kNaN);
+  r = sharing::refine_partition({0, 1}, together, 0.05, 0.05, kNaN);
   CHECK(r.groups == Partition{0, 0});  // ... and within a 5% one
   // A split gaining 1% is refused at 2%, one gaining 3% is kept.
   auto gain = [](double g) {
     return [g](const Partition& p, const Partition&) { return p[0] == p[1] ? 1.0 : 1.0 - g; };
   };
-  CHECK(sharing::refine_partition({0, 0}, gain(0.01), 0.02, kNaN).groups == Partition{0, 0});
-  CHECK(sharing::refine_partition({0, 0}, gain(0.03), 0.02, kNaN).groups == Partition{0, 1});
+  CHECK(sharing::refine_partition({0, 0}, gain(0.01), 0.02, 0.02, kNaN).groups == Partition{0, 0});
+  CHECK(sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.02, kNaN).groups == Partition{0, 1});
+  // A separate split threshold: a 3% gain (refit noise) is refused at 5%, a 10% gain kept,
+  // while merges still cost at most the 2% tolerance.
+  CHECK(sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.05, kNaN).groups == Partition{0, 0});
+  CHECK(sharing::refine_partition({0, 0}, gain(0.10), 0.02, 0.05, kNaN).groups == Partition{0, 1});
+  CHECK(sharing::refine_partition({0, 1}, together, 0.02, 0.05, kNaN).groups == Partition{0, 1});
   // The caller's start score is used as given.
-  r = sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.5);
+  r = sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.02, 0.5);
   CHECK(r.groups == Partition{0, 0});
   CHECK(r.score == 0.5);
 }
@@ -95,7 +100,7 @@ TEST_CASE("refine: a constructed two-group truth is recovered by its held-out lo
                                  Partition{0, 0, 0, 0, 0, 0},  // everything merged
                                  Partition{0, 1, 0, 1, 1, 0}}) {  // a wrong split
     CAPTURE(start);
-    const sharing::RefineResult r = sharing::refine_partition(start, score, 0.02, kNaN);
+    const sharing::RefineResult r = sharing::refine_partition(start, score, 0.02, 0.02, kNaN);
     CHECK(r.groups == truth);
     CHECK(r.score <= score(truth, {}) * (1 + 1e-12));
     CHECK(r.evaluations < 200);
@@ -116,7 +121,7 @@ TEST_CASE("refine: merge candidates closest first, and the first acceptable one 
   auto order = [&](const Partition& p) {
     return p.size() == 3 && groups_of(p) == 3 ? sharing::pairs_by_distance(p, features) : sharing::all_pairs(p);
   };
-  const sharing::RefineResult r = sharing::refine_partition({0, 1, 2}, flat, 0.0, kNaN, order);
+  const sharing::RefineResult r = sharing::refine_partition({0, 1, 2}, flat, 0.0, 0.0, kNaN, order);
   CHECK(r.steps.front().rfind("merge 1+2", 0) == 0);
   CHECK(r.groups == Partition{0, 0, 0});
   // Two merges, then the single group's splits: {0}{1 2} was scored already, {1}{0 2} and {2}{0 1} are new.

@@ -64,8 +64,12 @@ class SharingTrainer : public methods::Trainer {
                    "yeh2022: after learning, greedily merge and split the groups of the hard sharing, keeping a "
                    "change only when the refit's val loss allows it (README, Learned sharing)")
           ->group(g);
-      app.add_option("--refine-tolerance", t.refine_tolerance,
-                     "--refine: a merge may raise the val loss by this fraction; a split must lower it by more")
+      app.add_option("--refine-tolerance", t.refine_tolerance, "--refine: a merge may raise the val loss by this fraction")
+          ->capture_default_str()
+          ->group(g);
+      app.add_option("--refine-split-gain", t.refine_split_gain,
+                     "--refine: a split must lower the val loss by more than this fraction (refits of more groups win "
+                     "by noise)")
           ->capture_default_str()
           ->group(g);
     }

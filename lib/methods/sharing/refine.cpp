@@ -59,7 +59,7 @@ std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, cons
 }
 
 RefineResult refine_partition(const Partition& start, const PartitionScore& score, double tolerance,
-                              double start_score, const MergeOrder& order) {
+                              double split_gain, double start_score, const MergeOrder& order) {
   RefineResult out;
   out.groups = canonical_partition(start);
   out.score = std::isnan(start_score) ? score(out.groups, {}) : start_score;
@@ -93,7 +93,7 @@ RefineResult refine_partition(const Partition& start, const PartitionScore& scor
       }
     }
     if (merged) continue;
-    // Splits: one position into a group of its own, kept when it gains more than the tolerance.
+    // Splits: one position into a group of its own, kept when it gains more than split_gain.
     std::vector<int> sizes(static_cast<std::size_t>(groups), 0);
     for (int g : out.groups) ++sizes[static_cast<std::size_t>(g)];
     double split_score = std::numeric_limits<double>::infinity();
@@ -111,7 +111,7 @@ RefineResult refine_partition(const Partition& start, const PartitionScore& scor
         sg = out.groups[p];
       }
     }
-    if (split_score < best * (1 - tolerance)) {
+    if (split_score < best * (1 - split_gain)) {
       out.groups = canonical_partition(split);
       out.score = split_score;
       best = split_score;

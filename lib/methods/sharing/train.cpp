@@ -46,6 +46,7 @@ nlohmann::json SharingOptions::to_json() const {
           {"restarts", restarts},
           {"refine", refine},
           {"refine_tolerance", refine_tolerance},
+          {"refine_split_gain", refine_split_gain},
           {"final_steps", final_steps},
           {"eval_every", eval_every},
           {"patience", patience},
@@ -80,6 +81,7 @@ SharingOptions SharingOptions::from_json(const nlohmann::json& j) {
     o.logit_init_bound = j.value("logit_init_bound", 0.0);
     o.refine = j.value("refine", false);
     o.refine_tolerance = j.value("refine_tolerance", 0.02);
+    o.refine_split_gain = j.value("refine_split_gain", o.refine_tolerance);  // older files: one threshold
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the training options in the config are incomplete: ") + e.what());
   }
@@ -108,6 +110,7 @@ void SharingOptions::validate() const {
   need(hypergrad.neumann_alpha > 0 && std::isfinite(hypergrad.neumann_alpha), "--neumann-alpha must be > 0");
   need(restarts >= 1, "--restarts must be >= 1");
   need(refine_tolerance >= 0 && refine_tolerance < 1, "--refine-tolerance must be in [0, 1)");
+  need(refine_split_gain >= 0 && refine_split_gain < 1, "--refine-split-gain must be in [0, 1)");
   need(!refine || protocol == "yeh2022", "--refine is for --protocol yeh2022 (it scores partitions by the refit on train, early-stopped on val L1)");
   need(final_steps >= 1, "--final-steps must be >= 1");
   need(eval_every >= 1, "--eval-every must be >= 1");

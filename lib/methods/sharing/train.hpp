@@ -65,7 +65,8 @@ struct SharingOptions {
   int restarts = 3;
   // The discrete stage after learning (refine.hpp; yeh2022, sum-of-numbers).
   bool refine = false;
-  double refine_tolerance = 0.02;
+  double refine_tolerance = 0.02;   // a merge may cost this fraction of the val loss
+  double refine_split_gain = 0.05;  // a split must gain more than this fraction
   // Final fit with the hard sharing.
   int final_steps = 3000;
   int eval_every = 25;

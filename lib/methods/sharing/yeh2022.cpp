@@ -274,7 +274,8 @@ SharingModel train_gaussian_yeh2022(const SharingArch& arch, const SharingOption
       const Mat hard = partition_sharing(p);
       return pairs_by_distance(p, gaussian_group_means(hard, data.gtrain));
     };
-    const RefineResult r = refine_partition(sharing_groups(out.sharing), score, o.refine_tolerance, NAN, order);
+    const RefineResult r =
+        refine_partition(sharing_groups(out.sharing), score, o.refine_tolerance, o.refine_split_gain, NAN, order);
     out.sharing = partition_sharing(r.groups);
     out.log.refine_steps = r.steps;
   }
@@ -487,7 +488,8 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
     };
     // Merges are tried closest first: groups whose fitted functions of a token agree.
     auto order = [&](const Partition& p) { return pairs_by_distance(p, group_responses(arch, fitted.at(p))); };
-    const RefineResult r = refine_partition(sharing_groups(chosen), score, o.refine_tolerance, NAN, order);
+    const RefineResult r =
+        refine_partition(sharing_groups(chosen), score, o.refine_tolerance, o.refine_split_gain, NAN, order);
     chosen = partition_sharing(r.groups);
     out.sharing = chosen;
     out.log.refine_steps = r.steps;

@@ -72,6 +72,19 @@ TEST_CASE("refine: merges cost at most the tolerance, splits must gain more than
   CHECK(sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.05, kNaN).groups == Partition{0, 0});
   CHECK(sharing::refine_partition({0, 0}, gain(0.10), 0.02, 0.05, kNaN).groups == Partition{0, 1});
   CHECK(sharing::refine_partition({0, 1}, together, 0.02, 0.05, kNaN).groups == Partition{0, 1});
+  // A merge the first score refuses is scored again by `retry` (a fresh fit), and the lower counts.
+  int retries = 0;
+  auto fresh = [&](const Partition& p, const Partition&) {
+    ++retries;
+    return p[0] == p[1] ? 1.0 : 1.0;
+  };
+  r = sharing::refine_partition({0, 1}, together, 0.02, 0.05, kNaN, {}, fresh);
+  CHECK(r.groups == Partition{0, 0});
+  CHECK(retries == 1);
+  retries = 0;
+  r = sharing::refine_partition({0, 1}, fewer, 0.02, 0.05, kNaN, {}, fresh);
+  CHECK(r.groups == Partition{0, 0});
+  CHECK(retries == 0);  // accepted at once: no retry
   // The caller's start score is used as given.
   r = sharing::refine_partition({0, 0}, gain(0.03), 0.02, 0.02, 0.5);
   CHECK(r.groups == Partition{0, 0});

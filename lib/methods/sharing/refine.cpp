@@ -59,7 +59,8 @@ std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, cons
 }
 
 RefineResult refine_partition(const Partition& start, const PartitionScore& score, double tolerance,
-                              double split_gain, double start_score, const MergeOrder& order) {
+                              double split_gain, double start_score, const MergeOrder& order,
+                              const PartitionScore& retry) {
   RefineResult out;
   out.groups = canonical_partition(start);
   out.score = std::isnan(start_score) ? score(out.groups, {}) : start_score;
@@ -82,7 +83,13 @@ RefineResult refine_partition(const Partition& start, const PartitionScore& scor
       Partition c = out.groups;
       for (int& g : c)
         if (g == b) g = a;
-      const double s = try_one(c);
+      double s = try_one(c);
+      if (retry && s > best * (1 + tolerance)) {  // refused (not NaN: scored just now)
+        const Partition key = canonical_partition(c);
+        ++out.evaluations;
+        s = std::min(s, retry(key, out.groups));
+        seen[key] = s;
+      }
       if (s <= best * (1 + tolerance)) {  // false for NaN
         out.groups = canonical_partition(c);
         out.score = s;

@@ -57,7 +57,12 @@ std::vector<std::pair<int, int>> pairs_by_distance(const Partition& groups, cons
 using PartitionScore = std::function<double(const Partition& candidate, const Partition& parent)>;
 
 // `start_score` is score(start) when the caller has it already (NaN: compute it).
+// `retry`, when given, scores a merge that `score` refused a second time (e.g.
+// a fit from a fresh draw instead of the parent's weights: averaging two
+// groups' fitted weights can start the merged fit in a poor place); the
+// lower of the two counts.
 RefineResult refine_partition(const Partition& start, const PartitionScore& score, double tolerance,
-                              double split_gain, double start_score, const MergeOrder& order = {});
+                              double split_gain, double start_score, const MergeOrder& order = {},
+                              const PartitionScore& retry = {});
 
 }  // namespace symlearn::sharing

@@ -476,20 +476,31 @@ SharingModel train_yeh2022(const SharingArch& arch, const SharingOptions& o, con
     // A candidate's fit starts from its parent's fitted weights carried over
     // (the start's from a fresh draw, as the starts' refits): the scores then
     // differ by the change of partition, not by a new initialisation.
-    auto score = [&](const Partition& p, const Partition& parent) {
+    auto fit_candidate = [&](const Partition& p, const Partition& parent, bool fresh) {
       Rng fit_rng(o.seed, 600);
       std::snprintf(buf, sizeof buf, "refine: candidate %d", ++candidates);
       tick(buf);
       std::vector<Mat> start;
-      if (!parent.empty()) start = carried_weights(arch, fitted.at(parent), parent, p);
-      Fit fit = standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {}, std::move(start));
-      fitted[p] = std::move(fit.weights);
+      if (!parent.empty() && !fresh) start = carried_weights(arch, fitted.at(parent), parent, p);
+      return standard_fit(arch, o, problem, data.train, data.val, partition_sharing(p), fit_rng, {}, std::move(start));
+    };
+    // A candidate fitted twice keeps its better fit: the one its children start from.
+    std::map<Partition, double> scored;
+    auto keep = [&](const Partition& p, Fit fit) {
+      const auto it = scored.find(p);
+      if (it == scored.end() || fit.best < it->second) {
+        scored[p] = fit.best;
+        fitted[p] = std::move(fit.weights);
+      }
       return fit.best;
     };
+    auto score = [&](const Partition& p, const Partition& parent) { return keep(p, fit_candidate(p, parent, false)); };
+    // A merge refused from the carried weights is refitted from a fresh draw, as the starts were.
+    auto retry = [&](const Partition& p, const Partition& parent) { return keep(p, fit_candidate(p, parent, true)); };
     // Merges are tried closest first: groups whose fitted functions of a token agree.
     auto order = [&](const Partition& p) { return pairs_by_distance(p, group_responses(arch, fitted.at(p))); };
     const RefineResult r =
-        refine_partition(sharing_groups(chosen), score, o.refine_tolerance, o.refine_split_gain, NAN, order);
+        refine_partition(sharing_groups(chosen), score, o.refine_tolerance, o.refine_split_gain, NAN, order, retry);
     chosen = partition_sharing(r.groups);
     out.sharing = chosen;
     out.log.refine_steps = r.steps;

@@ -72,7 +72,9 @@ void harden_options(CLI::App& app) {
   for (CLI::Option* o : app.get_options()) {
     if (o->get_expected_min() == 0) continue;  // a flag
     const std::string type = o->get_type_name();
-    const auto is = [&](const char* t) { return type.rfind(t, 0) == 0 && (type.size() == std::strlen(t) || type[std::strlen(t)] == ':'); };
+    const auto is = [&](const std::string& t) {  // "INT" or "INT:INT in [0 - 1024]", not "UINT"
+      return type.rfind(t, 0) == 0 && (type.size() == t.size() || type[t.size()] == ':');
+    };
     const bool is_uint = is("UINT"), is_int = is("INT"), is_float = is("FLOAT");
     o->check(CLI::Validator(
         [is_uint, is_int, is_float](std::string& v) -> std::string {
@@ -134,7 +136,8 @@ void check_config_file(const std::string& path, const CLI::App& app) {
       if (section_name == "default") section = &app;
       for (const CLI::App* sub : app.get_subcommands({}))
         if (sub->get_name() == section_name) section = sub;
-      if (!section) throw InputError(where + "unknown section [" + section_name + "] (not a subcommand of " + app.get_name() + ")");
+      if (!section)
+        throw InputError(where + "unknown section [" + section_name + "] (not a subcommand of " + app.get_name() + ")");
       continue;
     }
     const std::size_t eq = l.find('=');

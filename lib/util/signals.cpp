@@ -52,6 +52,10 @@ const char* signal_name(int sig) {
     say(": stopped; outputs not yet complete were not written\n");
   }
   std::signal(sig, SIG_DFL);
+  sigset_t unblock;  // blocked while the handler runs: let the default action happen now
+  sigemptyset(&unblock);
+  sigaddset(&unblock, sig);
+  sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
   raise(sig);
   _exit(128 + sig);  // not reached: the default action ends the process
 }

@@ -115,6 +115,10 @@ std::set<std::string> config_keys(const CLI::App& app) {
 void check_config_file(const std::string& path, const CLI::App& app) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": " + std::strerror(errno));
+  constexpr std::streamoff kMaxConfig = 1 << 20;  // options fit in far less; a huge file is a wrong path
+  in.seekg(0, std::ios::end);
+  if (in.tellg() > kMaxConfig) throw InputError(path + ": over 1 MiB: not a config file");
+  in.seekg(0);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (text.find('\0') != std::string::npos)
     throw InputError(path + ": not a text config file (it holds binary data)");
@@ -269,17 +273,6 @@ double peak_rss_mib() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (bytes >= 1000.0 && u < 4) {
-    bytes /= 1000.0;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
-}
 
 // ---- Progress ---------------------------------------------------------------
 

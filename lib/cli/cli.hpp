@@ -61,7 +61,5 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-// Human-readable byte count: "112.0 MB".
-std::string human_bytes(double bytes);
 
 }  // namespace symlearn::cli

@@ -2,6 +2,7 @@
 
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/human_bytes.hpp"
 #include "util/sha256.hpp"
 
 #include <hdf5.h>
@@ -627,14 +628,6 @@ void Writer::group(const std::string& path) {
 }
 
 namespace {
-std::string size_str(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  int u = 0;
-  for (; bytes >= 1000.0 && u < 5; ++u) bytes /= 1000.0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
-}
 
 // The system's reason for a failed write (ENOSPC, EDQUOT, EIO...), when HDF5's
 // write(2) left one in errno: ": No space left on device", else "".
@@ -650,8 +643,8 @@ void Writer::reserve(std::uint64_t bytes) {
   if (const char* fake = std::getenv("SYMLEARN_FREE_BYTES_FOR_TESTS")) free_bytes = std::atof(fake);
   // Data only: HDF5's metadata adds little (chunk indexes, checksums).
   if (static_cast<double>(planned_) > free_bytes)
-    throw RunError(name_ + ": needs about " + size_str(static_cast<double>(planned_)) + " of disk space but " +
-                   dir + " has " + size_str(free_bytes) + " free");
+    throw RunError(name_ + ": needs about " + human_bytes(static_cast<double>(planned_)) + " of disk space but " +
+                   dir + " has " + human_bytes(free_bytes) + " free");
 }
 
 void Writer::create(const std::string& dataset, const Shape& shape, DType stored) {

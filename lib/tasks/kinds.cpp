@@ -1,6 +1,7 @@
 #include "tasks/kinds.hpp"
 
 #include "cli/cli.hpp"
+#include "util/human_bytes.hpp"
 #include "io/h5.hpp"
 #include "tasks/images.hpp"
 #include "tasks/locally_connected.hpp"
@@ -184,7 +185,7 @@ class RotatedScrambled : public Kind {
               {"bytes", bytes}, {"output", c.output}, {"peak_rss_mib", cli::peak_rss_mib()}};
     r.line = "rotated-scrambled " + std::to_string(st.train) + " + " + std::to_string(st.test) + " images " +
              std::to_string(st.height) + "x" + std::to_string(st.width) + "x" + std::to_string(st.channels) + ", " +
-             std::to_string(st.classes) + " classes, " + cli::human_bytes(double(bytes));
+             std::to_string(st.classes) + " classes, " + human_bytes(double(bytes));
     return r;
   }
 

@@ -1,6 +1,7 @@
 #include "tasks/summary.hpp"
 
 #include "cli/cli.hpp"
+#include "util/human_bytes.hpp"
 
 #include <cstdio>
 
@@ -38,7 +39,7 @@ std::string summary_line(const nlohmann::json& c, const WriteStats& st) {
   }
   char rate[160];
   std::snprintf(rate, sizeof rate, "%s in %.2f s (%.0f tasks/s, %.1f MB/s), peak memory %.0f MiB",
-                cli::human_bytes(static_cast<double>(st.bytes)).c_str(), st.seconds,
+                human_bytes(static_cast<double>(st.bytes)).c_str(), st.seconds,
                 static_cast<double>(st.tasks) / secs, static_cast<double>(st.bytes) / 1e6 / secs, st.peak_rss_mib);
   return "wrote " + (st.output == "-" ? std::string("<stdout>") : st.output) + ": " + what + "; " + rate;
 }

@@ -189,6 +189,10 @@ printf 'steps = 2\n' >"$WORK/top.toml"
 expect_error 2 "meta-train: $WORK/top.toml:1: 'steps' is an option of a subcommand: put it in that subcommand's section" \
   "$T" --config "$WORK/top.toml" msr-fc $SMALL "$WORK/lc.h5" -o "$W/o.h5"
 expect_error 2 "gen-tasks: $WORK/lc.h5: not a text config file" "$G" --config "$WORK/lc.h5" sum-of-numbers -o "$W/o.h5"
+head -c 1000 "$WORK/lc.h5" >"$WORK/cut.toml"  # a truncated binary file
+expect_error 2 "gen-tasks: $WORK/cut.toml: not a text config file" "$G" --config "$WORK/cut.toml" sum-of-numbers -o "$W/o.h5"
+truncate -s 2M "$WORK/huge.toml"
+expect_error 2 "gen-tasks: $WORK/huge.toml: over 1 MiB: not a config file" "$G" --config "$WORK/huge.toml" sum-of-numbers -o "$W/o.h5"
 printf '[sum-of-numbers]\nlength = 3\n' >"$WORK/good.toml"
 expect_ok "$G" --config "$WORK/good.toml" sum-of-numbers --quiet -o "$W/good.h5"
 [ ! -e "$W/o.h5" ] || fail "a refused command wrote its output"

@@ -1,12 +1,17 @@
 #include "linalg/gemm.hpp"
 
 #include <cblas.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -92,50 +97,246 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* 
               b, ldb, beta, c, ldc);
 }
 
-// A thin inner dimension (k <= kThinK): C is written once, block of rows by
-// block of rows, each column a sum of k scaled columns of op(A), with the
-// block of op(A) in cache. OpenBLAS would first zero (or scale) C in a
-// separate pass and pack both operands: for the image models' big products
-// with k = 8..10 (a third of an L-conv step) that was most of the time.
-constexpr Eigen::Index kThinK = 16;
+// A thin inner dimension (uses_thin below): C is written once, from register
+// tiles of NR vectors of rows by NC columns, each the sum of k products of a
+// piece of op(A) and a broadcast coefficient; the block of op(A) stays in
+// cache across the columns. Register blocking over NC = 4 columns loads each
+// piece of A once for four columns (the loads, not the multiply-adds, were
+// the limit of one column at a time). OpenBLAS would first zero (or scale) C
+// in a separate pass and pack both operands: for the image models' products
+// with k = 8..10 and MSR's with k = 16..30 that was most of their time.
+
+template <class S>
+struct Lanes {
+  // 32 bytes: AVX registers where the build has them (two SSE halves otherwise).
+  typedef S Vec __attribute__((vector_size(32)));
+  static constexpr int n = 32 / sizeof(S);
+  static Vec load(const S* p) {
+    Vec v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(S* p, const Vec& v) { std::memcpy(p, &v, sizeof v); }
+  static Vec splat(S s) {
+#ifdef __AVX__
+    if constexpr (std::is_same_v<S, float>) return _mm256_set1_ps(s);
+    else return _mm256_set1_pd(s);
+#else
+    Vec v;  // GCC builds this from inserts: only the portable build comes here
+    for (int i = 0; i < n; ++i) v[i] = s;
+    return v;
+#endif
+  }
+  // Keeps a loaded piece of A in its register: without it GCC folds the load
+  // into every multiply-add that uses it (NC loads instead of one).
+  static void pin(Vec& v) {
+#if defined(__x86_64__)
+    asm("" : "+x"(v));
+#else
+    (void)v;
+#endif
+  }
+};
+
+// Where op(B)'s coefficients lie: op(B)(p, c) = b[c * cs + p * ps].
+template <class S>
+struct Coef {
+  const S* b;
+  Eigen::Index cs, ps;
+  Coef shifted(Eigen::Index columns) const { return {b + columns * cs, cs, ps}; }
+};
+
+// One register tile: C[0:NR*L, 0:NC] = alpha sum_p A[:, p] op(B)(p, c) + beta C.
+template <class S, int NR, int NC>
+inline void thin_tile(const S* A, Eigen::Index lda, Eigen::Index k, Coef<S> cf, S* C, Eigen::Index ldc, S alpha,
+                      S beta) {
+  using L = Lanes<S>;
+  typename L::Vec acc[NR][NC] = {};
+  for (Eigen::Index p = 0; p < k; ++p) {
+    typename L::Vec a[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      a[r] = L::load(A + p * lda + r * L::n);
+      L::pin(a[r]);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) {
+      const typename L::Vec b = L::splat(cf.b[c * cf.cs + p * cf.ps]);
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) acc[r][c] += a[r] * b;
+    }
+  }
+  const typename L::Vec va = L::splat(alpha), vb = L::splat(beta);
+#pragma GCC unroll 8
+  for (int c = 0; c < NC; ++c)
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      S* to = C + c * ldc + r * L::n;
+      typename L::Vec v = alpha == S(1) ? acc[r][c] : va * acc[r][c];
+      if (beta != S(0)) v += vb * L::load(to);
+      L::store(to, v);
+    }
+}
+
+// Rows [0, rows) of NC columns: tiles of 2 vectors, then of 1; the last
+// rows < one vector go through a zero-padded copy (`tail`: those rows of A,
+// L x k, prepared once per block of rows) so that they too run vectorised.
+template <class S, int NC>
+void thin_columns(const S* A, Eigen::Index lda, Eigen::Index k, Eigen::Index rows, const S* tail, Coef<S> cf, S* C,
+                  Eigen::Index ldc, S alpha, S beta) {
+  constexpr int L = Lanes<S>::n;
+  Eigen::Index r = 0;
+  for (; r + 2 * L <= rows; r += 2 * L) thin_tile<S, 2, NC>(A + r, lda, k, cf, C + r, ldc, alpha, beta);
+  for (; r + L <= rows; r += L) thin_tile<S, 1, NC>(A + r, lda, k, cf, C + r, ldc, alpha, beta);
+  if (r == rows) return;
+  S c_tail[L * NC] = {};
+  for (int c = 0; c < NC; ++c)
+    for (Eigen::Index i = r; i < rows; ++i) c_tail[c * L + (i - r)] = C[c * ldc + i];
+  thin_tile<S, 1, NC>(tail, L, k, cf, c_tail, L, alpha, beta);
+  for (int c = 0; c < NC; ++c)
+    for (Eigen::Index i = r; i < rows; ++i) C[c * ldc + i] = c_tail[c * L + (i - r)];
+}
+
+// C (m x n, ldc) = alpha A op(B) + beta C for A (m x k, lda) column-major.
+template <class S>
+void thin_raw(Eigen::Index m, Eigen::Index n, Eigen::Index k, const S* A, Eigen::Index lda, Coef<S> coef, S* C,
+              Eigen::Index ldc, S alpha, S beta) {
+  constexpr int L = Lanes<S>::n;
+  // Scratch kept per thread: these products are called thousands of times a
+  // step, and an allocation each time showed in small ones.
+  thread_local Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> tail;
+  tail.resize(L, k);
+  // 256 rows x k terms of op(A) stay in cache across the columns.
+  constexpr Eigen::Index kRows = 256;
+  for (Eigen::Index r0 = 0; r0 < m; r0 += kRows) {
+    const Eigen::Index rows = std::min(kRows, m - r0), rem = rows % L;
+    if (rem != 0) {
+      tail.setZero();
+      for (Eigen::Index p = 0; p < k; ++p)
+        for (Eigen::Index i = 0; i < rem; ++i) tail(i, p) = A[p * lda + r0 + rows - rem + i];
+    }
+    // 2 x 6 tiles: 12 accumulators, 2 pieces of A and a broadcast fill 15
+    // of the 16 vector registers; 8 loads per 12 multiply-adds.
+    Eigen::Index j = 0;
+    auto columns = [&](auto nc) {
+      thin_columns<S, decltype(nc)::value>(A + r0, lda, k, rows, tail.data(), coef.shifted(j), C + j * ldc + r0, ldc,
+                                           alpha, beta);
+      j += decltype(nc)::value;
+    };
+    while (j + 6 <= n) columns(std::integral_constant<int, 6>{});
+    switch (n - j) {
+      case 5: columns(std::integral_constant<int, 5>{}); break;
+      case 4: columns(std::integral_constant<int, 4>{}); break;
+      case 3: columns(std::integral_constant<int, 3>{}); break;
+      case 2: columns(std::integral_constant<int, 2>{}); break;
+      case 1: columns(std::integral_constant<int, 1>{}); break;
+      default: break;
+    }
+  }
+}
 
 template <class S>
 void thin_product(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> c,
                   const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& a,
                   const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& b, bool transpose_a,
                   bool transpose_b, S alpha, S beta) {
-  using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
   const Eigen::Index m = c.rows(), n = c.cols(), k = transpose_a ? a.rows() : a.cols();
-  Mat at;  // op(A) with contiguous columns when A is transposed
-  if (transpose_a) at = a.transpose();
-  const S* A = transpose_a ? at.data() : a.data();
-  const Eigen::Index lda = transpose_a ? m : a.outerStride(), ldc = c.outerStride();
-  const Mat coef = alpha * (transpose_b ? Mat(b.transpose()) : Mat(b));  // k x n, contiguous
-  constexpr Eigen::Index kRows = 512;  // 512 x 16 entries of op(A) stay in cache across the columns
-  constexpr int kTile = 32;
-  using Tile = Eigen::Array<S, kTile, 1>;
-  using TileMap = Eigen::Map<Tile, Eigen::Unaligned>;
-  using ConstTileMap = Eigen::Map<const Tile, Eigen::Unaligned>;
-  for (Eigen::Index r0 = 0; r0 < m; r0 += kRows) {
-    const Eigen::Index rows = std::min(kRows, m - r0);
-    for (Eigen::Index j = 0; j < n; ++j) {
-      S* __restrict cj = c.data() + j * ldc + r0;
-      const S* cf = coef.data() + j * k;
-      // Tiles of 32 rows summed in registers (a store per entry, not k of
-      // them: reloading C after each term serialised on store forwarding).
-      Eigen::Index r = 0;
-      for (; r + kTile <= rows; r += kTile) {
-        Tile acc = beta == S(0) ? Tile::Zero() : Tile(beta * TileMap(cj + r));
-        for (Eigen::Index p = 0; p < k; ++p) acc += cf[p] * ConstTileMap(A + p * lda + r0 + r);
-        TileMap(cj + r) = acc;
-      }
-      for (; r < rows; ++r) {
-        S acc = beta == S(0) ? S(0) : beta * cj[r];
-        for (Eigen::Index p = 0; p < k; ++p) acc += cf[p] * A[p * lda + r0 + r];
-        cj[r] = acc;
+  thread_local Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> at;
+  if (transpose_a) at = a.transpose();  // op(A) with contiguous columns (uses_thin: A is small then)
+  const Coef<S> coef = transpose_b ? Coef<S>{b.data(), 1, b.outerStride()} : Coef<S>{b.data(), b.outerStride(), 1};
+  thin_raw<S>(m, n, k, transpose_a ? at.data() : a.data(), transpose_a ? m : a.outerStride(), coef, c.data(),
+              c.outerStride(), alpha, beta);
+}
+
+// A small result of a long inner dimension, C = A^T op(B)... both ways:
+// * A^T B (both factors contiguous along k): MR x NR dot products at once,
+//   a vector of partial sums each, over blocks of k that stay in cache
+//   (the classifier's logits, MSR's U^T vec(Gq)); OpenBLAS packs both.
+// * A^T B^T = (B A)^T: the thin kernel on B A (B's columns are contiguous),
+//   transposed into C (the image models' filter gradient).
+template <class S, int MR, int NR>
+__attribute__((noinline)) void dot_tile(const S* A, Eigen::Index lda, const S* B, Eigen::Index ldb, Eigen::Index k, S* acc, Eigen::Index ldacc) {
+  using L = Lanes<S>;
+  typename L::Vec sum[MR][NR] = {};
+  Eigen::Index p = 0;
+  for (; p + L::n <= k; p += L::n) {
+    typename L::Vec b[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) {
+      b[j] = L::load(B + j * ldb + p);
+      L::pin(b[j]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const typename L::Vec a = L::load(A + i * lda + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) sum[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      S lanes[L::n];  // through a copy: subscripting the vectors kept them all out of registers
+      const typename L::Vec v = sum[i][j];
+      L::store(lanes, v);
+      S total = 0;
+      for (int l = 0; l < L::n; ++l) total += lanes[l];
+      for (Eigen::Index q = p; q < k; ++q) total += A[i * lda + q] * B[j * ldb + q];
+      acc[i + j * ldacc] += total;
+    }
+}
+
+template <class S>
+void dot_product(Eigen::Index m, Eigen::Index n, Eigen::Index k, const S* A, Eigen::Index lda, const S* B,
+                 Eigen::Index ldb, S* C, Eigen::Index ldc, S alpha, S beta) {
+  thread_local Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> acc;
+  acc.setZero(m, n);
+  constexpr Eigen::Index kBlock = 512;  // (m + n) x 512 entries in cache across the tiles
+  constexpr int MR = 4, NR = 3;         // 12 vectors of sums, 3 of B, 1 of A
+  for (Eigen::Index p0 = 0; p0 < k; p0 += kBlock) {
+    const Eigen::Index kb = std::min(kBlock, k - p0);
+    for (Eigen::Index j = 0; j < n; j += NR) {
+      const Eigen::Index nr = std::min<Eigen::Index>(NR, n - j);
+      for (Eigen::Index i = 0; i < m; i += MR) {
+        const Eigen::Index mr = std::min<Eigen::Index>(MR, m - i);
+        const S* a = A + i * lda + p0;
+        const S* b = B + j * ldb + p0;
+        S* out = acc.data() + i + j * m;
+        switch (mr * 4 + nr) {  // every edge tile vectorised too
+#define SYMLEARN_DOT_TILE(R, N) \
+  case R * 4 + N: dot_tile<S, R, N>(a, lda, b, ldb, kb, out, m); break;
+          SYMLEARN_DOT_TILE(4, 3) SYMLEARN_DOT_TILE(4, 2) SYMLEARN_DOT_TILE(4, 1)
+          SYMLEARN_DOT_TILE(3, 3) SYMLEARN_DOT_TILE(3, 2) SYMLEARN_DOT_TILE(3, 1)
+          SYMLEARN_DOT_TILE(2, 3) SYMLEARN_DOT_TILE(2, 2) SYMLEARN_DOT_TILE(2, 1)
+          SYMLEARN_DOT_TILE(1, 3) SYMLEARN_DOT_TILE(1, 2) SYMLEARN_DOT_TILE(1, 1)
+#undef SYMLEARN_DOT_TILE
+          default: break;
+        }
       }
     }
   }
+  for (Eigen::Index j = 0; j < n; ++j)
+    for (Eigen::Index i = 0; i < m; ++i) {
+      S& to = C[i + j * ldc];
+      to = alpha * acc(i, j) + (beta == S(0) ? S(0) : beta * to);
+    }
+}
+
+// Whether a transposed-A product has the small-result, long-k shape above.
+bool uses_dots(Eigen::Index m, Eigen::Index n, Eigen::Index k, bool transpose_a) {
+  return transpose_a && k >= 512 && m * n <= 4096 && blas_threshold() != 0;
+}
+
+// Whether the register-tile kernel above takes an m x k by k x n product:
+// measured against OpenBLAS (tests/bench/bench_gemm.cpp, lib/linalg/README.md)
+// it wins for a thin inner dimension at any size and for k up to 128 when the
+// result is narrow; packing pays off for large square products.
+bool uses_thin(Eigen::Index m, Eigen::Index n, Eigen::Index k, bool transpose_a) {
+  if (k == 0 || blas_threshold() == 0) return false;
+  // A few rows are fine when there are many columns (the image models'
+  // 32 x 9 filters times 25088 pixels).
+  if (m < 64 && !(m >= 16 && n >= 1024)) return false;
+  if (transpose_a && m * k > 4096) return false;  // A is transposed into a copy first
+  return k <= 32 || (k <= 128 && n <= 128);
 }
 
 template <class S>
@@ -152,8 +353,21 @@ void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>
                                 (k == kb ? " the result " + shape(c.rows(), c.cols()) : std::string()));
   }
   if (m == 0 || n == 0) return;
-  if (k > 0 && k <= kThinK && m >= 64 && alpha != S(0) && blas_threshold() != 0) {
+  if (alpha != S(0) && uses_thin(m, n, k, transpose_a)) {
     thin_product<S>(c, a, b, transpose_a, transpose_b, alpha, beta);
+    return;
+  }
+  if (alpha != S(0) && uses_dots(m, n, k, transpose_a)) {
+    if (!transpose_b) {
+      dot_product<S>(m, n, k, a.data(), a.outerStride(), b.data(), b.outerStride(), c.data(), c.outerStride(), alpha,
+                     beta);
+    } else {
+      thread_local Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> ct;  // (B A), n x m
+      ct.resize(n, m);
+      thin_raw<S>(n, m, k, b.data(), b.outerStride(), Coef<S>{a.data(), a.outerStride(), 1}, ct.data(), n, S(1), S(0));
+      if (beta == S(0)) c = alpha * ct.transpose();
+      else c = alpha * ct.transpose() + beta * c;
+    }
     return;
   }
   const bool use_blas = k > 0 && alpha != S(0) && uses_blas(m, n, k) && fits_blas_int(m) && fits_blas_int(n) &&

@@ -617,7 +617,12 @@ TEST_CASE("gemm: Eigen and OpenBLAS kernels agree, transposed variants included"
   std::mt19937 rng(29);
   const std::vector<std::array<Index, 3>> shapes{{1, 1, 1},    {3, 4, 2},     {7, 5, 9},   {1, 50, 3},
                                                  {40, 3, 1},   {33, 65, 17},  {64, 64, 64}, {700, 9, 33},
-                                                 {1100, 16, 5}, {64, 1, 3}, {600, 10, 1}};
+                                                 {1100, 16, 5}, {64, 1, 3}, {600, 10, 1},
+                                                 // the register-tile kernel: row and column tails, k up to 128,
+                                                 // few rows with many columns
+                                                 {101, 32, 7}, {67, 70, 19}, {300, 120, 13}, {20, 9, 1100},
+                                                 // long inner dimensions into small results (dot products)
+                                                 {10, 1500, 7}, {33, 700, 5}, {4, 2000, 17}};
   for (const auto& [m, k, n] : shapes) {
     for (int variant = 0; variant < 4; ++variant) {
       const bool ta = (variant & 1) != 0;

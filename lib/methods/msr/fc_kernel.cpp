@@ -83,10 +83,12 @@ BatchResultOf<S> fc_fused_batch(const msr::MetaModel& model, const InnerLoop& in
     for (long i = 0; i < C; ++i) {
       const auto& e = eps[i];
       const S nq = static_cast<S>(e.xq.rows()) * static_cast<S>(m);
-      Mat rq = -e.yq;
-      linalg::gemm_into(rq, e.xq, unvec(w.col(i).data(), m, n), false, true, S(1), S(1));
+      // The residual transposed (m x Nq): both products then have a plain
+      // first factor with m rows, the form the thin-product kernel takes.
+      Mat rq = -e.yq.transpose();
+      linalg::gemm_into(rq, unvec(w.col(i).data(), m, n), e.xq, false, true, S(1), S(1));
       losses[first + i] = static_cast<double>(rq.squaredNorm() / nq);
-      linalg::gemm_into(unvec(q.col(i).data(), m, n), rq, e.xq, true, false, S(2) / nq);
+      linalg::gemm_into(unvec(q.col(i).data(), m, n), rq, e.xq, false, false, S(2) / nq);
     }
     Mat h(k, C);
     linalg::gemm_into(h, U, q, true, false);  // h_t = U^T vec(Gq_t)

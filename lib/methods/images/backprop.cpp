@@ -36,37 +36,59 @@ struct LayerCache {
 template <class S>
 struct Pass {
   std::vector<LayerCache<S>> layers;
-  MatOf<S> feat;    // the input of the dense classifier: B x features, or its transpose
+  // The input of the dense classifier (B x features, or its transpose): its
+  // own matrix, or a view of the last conv layer's output (no copy).
+  MatOf<S> feat_own;
+  const S* feat_data = nullptr;
+  Index feat_rows = 0, feat_cols = 0;
   bool feat_transposed = false;
   MatOf<S> logits;  // B x classes
+  ConstMap<S> feat() const { return {feat_data, feat_rows, feat_cols}; }
 };
 
+// y = relu(y + b) in one pass; b (1 x F) is added to every row of y, or to
+// every column when y is transposed (F x rows).
 template <class S>
-void relu_in_place(MatOf<S>& y) {
-  y = y.cwiseMax(S(0));
+void bias_relu(MatOf<S>& y, const MatOf<S>& b, bool transposed) {
+  const Index rows = y.rows(), cols = y.cols();
+  const S* bias = b.data();
+  for (Index j = 0; j < cols; ++j) {
+    S* col = y.data() + j * rows;
+    if (transposed) {
+      for (Index i = 0; i < rows; ++i) col[i] = std::max(col[i] + bias[i], S(0));
+    } else {
+      const S bj = bias[j];
+      for (Index i = 0; i < rows; ++i) col[i] = std::max(col[i] + bj, S(0));
+    }
+  }
 }
 
+// The relu's derivative and the bias gradient in one pass: dy *= (y > 0)
+// (plain loops: the compiler vectorises them, Eigen's select did not), and
+// returns the sums of dy over the rows it was added to (1 x F).
 template <class S>
-void add_bias(MatOf<S>& y, const MatOf<S>& b) {
-  y.rowwise() += b.row(0);
-}
-
-// dy *= (y > 0), the relu's derivative (a plain loop: the compiler
-// vectorises it, Eigen's select did not).
-template <class S>
-void relu_backward(MatOf<S>& dy, const MatOf<S>& y) {
-  S* d = dy.data();
-  const S* v = y.data();
-  for (Index j = 0, n = dy.size(); j < n; ++j) d[j] = v[j] > S(0) ? d[j] : S(0);
-}
-
-// Row sums of dy as a 1 x rows matrix, accumulated column by column
-// (contiguous, vectorised; Eigen's rowwise().sum() strides across columns).
-template <class S>
-MatOf<S> row_sums(const MatOf<S>& dy) {
-  Eigen::Matrix<S, Eigen::Dynamic, 1> acc = Eigen::Matrix<S, Eigen::Dynamic, 1>::Zero(dy.rows());
-  for (Index j = 0; j < dy.cols(); ++j) acc += dy.col(j);
-  return acc.transpose();
+MatOf<S> relu_backward_bias(MatOf<S>& dy, const MatOf<S>& y, bool transposed) {
+  const Index rows = dy.rows(), cols = dy.cols();
+  MatOf<S> g = MatOf<S>::Zero(1, transposed ? rows : cols);
+  S* acc = g.data();
+  for (Index j = 0; j < cols; ++j) {
+    S* d = dy.data() + j * rows;
+    const S* v = y.data() + j * rows;
+    if (transposed) {
+      for (Index i = 0; i < rows; ++i) {
+        d[i] = v[i] > S(0) ? d[i] : S(0);
+        acc[i] += d[i];
+      }
+    } else {
+      S sum = 0;
+      for (Index i = 0; i < rows; ++i) {
+        d[i] = v[i] > S(0) ? d[i] : S(0);
+        sum += d[i];
+      }
+      acc[j] = sum;
+    }
+  }
+  return g;
 }
 
 template <class S>
@@ -101,13 +123,11 @@ void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::si
   if (transposed) {
     c.y.resize(w.cols(), hw * batch);
     linalg::gemm_into(c.y, w, c.z, true, true);
-    c.y.colwise() += b.row(0).transpose();
   } else {
     c.y.resize(hw * batch, w.cols());
     linalg::gemm_into(c.y, c.z, w, false, false);
-    add_bias(c.y, b);
   }
-  relu_in_place(c.y);
+  bias_relu(c.y, b, transposed);
 }
 
 // Backward through a conv-type layer: dy (gradient of the relu output, laid
@@ -120,10 +140,9 @@ void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const 
   const bool cnn = arch.kind == "cnn";
   const std::size_t wi = t + (cnn ? 0 : 2), bi = wi + 1;
   const Index hw = c.a.rows(), bc = c.a.cols();
-  relu_backward(dy, c.y);
+  g[bi] = relu_backward_bias(dy, c.y, c.transposed);
   g[wi].resize(p[wi].rows(), p[wi].cols());
   linalg::gemm_into(g[wi], c.z, dy, true, c.transposed);
-  g[bi] = c.transposed ? row_sums(dy) : MatOf<S>(dy.colwise().sum());
   const bool generators = !cnn && trainable[t];
   if (!need_input && !generators) return;
   MatOf<S> dz(c.z.rows(), c.z.cols());
@@ -182,7 +201,9 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
     }
     // The last y (F x HW*B) read as F*HW x B: the features transposed.
     const MatOf<S>& y = pass.layers.back().y;
-    pass.feat = ConstMap<S>(y.data(), y.size() / batch, batch);
+    pass.feat_data = y.data();
+    pass.feat_rows = y.size() / batch;
+    pass.feat_cols = batch;
     pass.feat_transposed = true;
   } else {
     MatOf<S> in = x;
@@ -192,16 +213,18 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
       c.a = std::move(in);
       c.y.resize(batch, p[t].cols());
       linalg::gemm_into(c.y, c.a, p[t], false, false);
-      add_bias(c.y, p[t + 1]);
-      relu_in_place(c.y);
+      bias_relu(c.y, p[t + 1], false);
       in = c.y;
       t += 2;
     }
-    pass.feat = std::move(in);
+    pass.feat_own = std::move(in);
+    pass.feat_data = pass.feat_own.data();
+    pass.feat_rows = pass.feat_own.rows();
+    pass.feat_cols = pass.feat_own.cols();
   }
   pass.logits.resize(batch, p[t].cols());
-  linalg::gemm_into(pass.logits, pass.feat, p[t], pass.feat_transposed, false);
-  add_bias(pass.logits, p[t + 1]);
+  linalg::gemm_into(pass.logits, pass.feat(), p[t], pass.feat_transposed, false);
+  pass.logits.rowwise() += p[t + 1].row(0);
   return pass;
 }
 
@@ -252,11 +275,11 @@ SliceResult<S> backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std:
   g[head + 1] = dlogits.colwise().sum();
   MatOf<S> dfeat;  // laid out like pass.feat
   if (pass.feat_transposed) {
-    linalg::gemm_into(g[head], pass.feat, dlogits, false, false);
+    linalg::gemm_into(g[head], pass.feat(), dlogits, false, false);
     dfeat.resize(p[head].rows(), batch);
     linalg::gemm_into(dfeat, p[head], dlogits, false, true);
   } else {
-    linalg::gemm_into(g[head], pass.feat, dlogits, true, false);
+    linalg::gemm_into(g[head], pass.feat(), dlogits, true, false);
     dfeat.resize(batch, p[head].rows());
     linalg::gemm_into(dfeat, dlogits, p[head], false, true);
   }
@@ -277,10 +300,9 @@ SliceResult<S> backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std:
     for (int l = layers - 1; l >= 0; --l) {
       const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];
       const std::size_t t = 2 * static_cast<std::size_t>(l);
-      relu_backward(dy, c.y);
+      g[t + 1] = relu_backward_bias(dy, c.y, false);
       g[t].resize(p[t].rows(), p[t].cols());
       linalg::gemm_into(g[t], c.a, dy, true, false);
-      g[t + 1] = dy.colwise().sum();
       if (l > 0) {
         MatOf<S> din(batch, p[t].rows());
         linalg::gemm_into(din, dy, p[t], false, true);

@@ -91,6 +91,49 @@ MatOf<S> relu_backward_bias(MatOf<S>& dy, const MatOf<S>& y, bool transposed) {
   return g;
 }
 
+// The 3x3 convolution's shifts by row segments instead of per-pixel indices:
+// pixel (r, c) of a shifted image is pixel (r + dy, c + dx) of the original,
+// zero outside (conv_offsets' convention, shift_index's map). For image row
+// r, source row r + dy; in it the columns [c0, c1) have a source.
+struct ShiftRows {
+  int height, width, dy, dx, c0, c1;
+  ShiftRows(int h, int w, int dy_, int dx_)
+      : height(h), width(w), dy(dy_), dx(dx_), c0(std::max(0, -dx_)), c1(std::min(w, w - dx_)) {}
+  bool has_source(int r) const { return r + dy >= 0 && r + dy < height && c0 < c1; }
+  Index source(int r) const { return Index(r + dy) * width + dx; }  // add c for column c
+};
+
+// dst (HW x cols) = src's columns shifted.
+template <class S>
+void shift_columns(const S* src, S* dst, Index cols, const ShiftRows& sh) {
+  const Index hw = Index(sh.height) * sh.width;
+  for (Index col = 0; col < cols; ++col)
+    for (int r = 0; r < sh.height; ++r) {
+      S* out = dst + col * hw + Index(r) * sh.width;
+      if (!sh.has_source(r)) {
+        std::fill(out, out + sh.width, S(0));
+        continue;
+      }
+      const S* in = src + col * hw + sh.source(r);
+      std::fill(out, out + sh.c0, S(0));
+      std::copy(in + sh.c0, in + sh.c1, out + sh.c0);
+      std::fill(out + sh.c1, out + sh.width, S(0));
+    }
+}
+
+// The adjoint: grad's pixels added into `into` at their source positions.
+template <class S>
+void unshift_add(const S* grad, S* into, Index cols, const ShiftRows& sh) {
+  const Index hw = Index(sh.height) * sh.width;
+  for (Index col = 0; col < cols; ++col)
+    for (int r = 0; r < sh.height; ++r) {
+      if (!sh.has_source(r)) continue;
+      const S* g = grad + col * hw + Index(r) * sh.width;
+      S* to = into + col * hw + sh.source(r);
+      for (int c = sh.c0; c < sh.c1; ++c) to[c] += g[c];
+    }
+}
+
 template <class S>
 void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch, bool transposed,
                   LayerCache<S>& c) {
@@ -102,12 +145,9 @@ void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::si
   auto block = [&](Index i) { return Map<S>(c.z.data() + i * hw * bc, hw, bc); };
   if (arch.kind == "cnn") {
     const auto offsets = conv_offsets();
-    for (Index i = 0; i < blocks; ++i) {
-      const std::vector<Index> idx = shift_index(arch.height, arch.width, offsets[i].first, offsets[i].second);
-      Map<S> zi = block(i);
-      for (Index col = 0; col < bc; ++col)
-        for (Index q = 0; q < hw; ++q) zi(q, col) = idx[q] >= 0 ? a(idx[q], col) : S(0);
-    }
+    for (Index i = 0; i < blocks; ++i)
+      shift_columns<S>(a.data(), block(i).data(), bc,
+                       ShiftRows(arch.height, arch.width, offsets[i].first, offsets[i].second));
   } else {
     const MatOf<S>& u = p[t];
     const MatOf<S>& v = p[t + 1];
@@ -151,13 +191,9 @@ void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const 
   if (cnn) {
     da->setZero(hw, bc);
     const auto offsets = conv_offsets();
-    for (Index i = 0; i < static_cast<Index>(offsets.size()); ++i) {
-      const std::vector<Index> idx = shift_index(arch.height, arch.width, offsets[i].first, offsets[i].second);
-      const ConstMap<S> di = block(i);
-      for (Index col = 0; col < bc; ++col)
-        for (Index q = 0; q < hw; ++q)
-          if (idx[q] >= 0) (*da)(idx[q], col) += di(q, col);
-    }
+    for (Index i = 0; i < static_cast<Index>(offsets.size()); ++i)
+      unshift_add<S>(block(i).data(), da->data(), bc,
+                     ShiftRows(arch.height, arch.width, offsets[i].first, offsets[i].second));
     return;
   }
   const MatOf<S>& u = p[t];

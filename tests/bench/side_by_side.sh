@@ -48,12 +48,12 @@ peer_msr() {  # MODEL RANK LATENT THREADS INNER_STEPS
     --model "$m" --latent "$3" --inner_steps "$5" --impl batched --steps "$STEPS" --threads "$4" --eval_every 0 --eval_tasks 10 |
     sed -n 's/^RESULT //p' | field train_steps_per_sec
 }
-symlearn_images() {  # MODEL THREADS
-  "$BIN/meta-train" "$1" --epochs "$EPOCHS" --threads "$2" --quiet --json "$OUT/images.h5" -o /dev/null |
+symlearn_images() {  # MODEL THREADS LAYERS
+  "$BIN/meta-train" "$1" --layers "$3" --epochs "$EPOCHS" --threads "$2" --quiet --json "$OUT/images.h5" -o /dev/null |
     $PY -c "import json,sys; j=json.load(sys.stdin); print(j['train_seconds'] / $EPOCHS)"
 }
-peer_images() {  # MODEL THREADS
-  $PY "$PEERS/pytorch_lconv/lconv_train.py" --tasks "$OUT/images.h5" --model "$1" --epochs "$EPOCHS" --threads "$2" \
+peer_images() {  # MODEL THREADS LAYERS
+  $PY "$PEERS/pytorch_lconv/lconv_train.py" --tasks "$OUT/images.h5" --model "$1" --layers "$3" --epochs "$EPOCHS" --threads "$2" \
     --quiet | tail -n 1 | field seconds_per_epoch
 }
 
@@ -83,16 +83,17 @@ print(f'| $label | $threads | {s:.3g} $unit | {p:.3g} $unit | {ratio:.2f}× |')"
 msr_job() {  # MODEL RANK LATENT THREADS INNER_STEPS s|p
   if [ "$6" = s ]; then symlearn_msr "$1" "$2" "$3" "$4" "$5"; else peer_msr "$1" "$2" "$3" "$4" "$5"; fi
 }
-image_job() {  # MODEL THREADS s|p
-  if [ "$3" = s ]; then symlearn_images "$1" "$2"; else peer_images "$1" "$2"; fi
+image_job() {  # MODEL THREADS LAYERS s|p
+  if [ "$4" = s ]; then symlearn_images "$1" "$2" "$3"; else peer_images "$1" "$2" "$3"; fi
 }
 for t in $THREADS; do
   row "msr-fc rank 1 (k = 3)" "$t" "steps/s" 1 msr_job msr-fc 1 3 "$t" 1
   row "msr-fc rank 5 (k = 30)" "$t" "steps/s" 1 msr_job msr-fc 5 30 "$t" 1
   row "msr-fc rank 1, 5 inner steps" "$t" "steps/s" 1 msr_job msr-fc 1 3 "$t" 5
   row "maml-conv rank 1" "$t" "steps/s" 1 msr_job maml-conv 1 3 "$t" 1
-  row "lconv, $images" "$t" "s/epoch" 0 image_job lconv "$t"
-  row "cnn, $images" "$t" "s/epoch" 0 image_job cnn "$t"
+  row "lconv, $images" "$t" "s/epoch" 0 image_job lconv "$t" 1
+  row "lconv 2 layers, $images" "$t" "s/epoch" 0 image_job lconv "$t" 2
+  row "cnn, $images" "$t" "s/epoch" 0 image_job cnn "$t" 1
 done
 echo
 echo "   load average after: $(load)"

@@ -448,7 +448,18 @@ void gemm_into_impl(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>
   else c.noalias() += alpha * a.transpose() * b.transpose();
 }
 
+template <class S>
+void transpose_checked(Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                       const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& in) {
+  if (out.rows() != in.cols() || out.cols() != in.rows())
+    throw std::invalid_argument("transpose: " + shape(in.rows(), in.cols()) + " into " + shape(out.rows(), out.cols()));
+  transpose_into<S>(in.data(), in.outerStride(), in.rows(), in.cols(), out.data(), out.outerStride());
+}
+
 }  // namespace
+
+void transpose_into(Eigen::Ref<Eigen::MatrixXf> out, const ConstRefF& in) { transpose_checked<float>(out, in); }
+void transpose_into(Eigen::Ref<Eigen::MatrixXd> out, const ConstRef& in) { transpose_checked<double>(out, in); }
 
 void gemm_into(Eigen::Ref<Eigen::MatrixXd> c, const ConstRef& a, const ConstRef& b, bool transpose_a,
                bool transpose_b, double alpha, double beta) {

@@ -25,6 +25,11 @@ using ConstRefF = Eigen::Ref<const Eigen::MatrixXf>;
 void gemm_into(Eigen::Ref<Eigen::MatrixXf> c, const ConstRefF& a, const ConstRefF& b, bool transpose_a,
                bool transpose_b, float alpha = 1.0f, float beta = 0.0f);
 
+// out = in^T into an existing matrix of the transposed shape (8 x 8 register
+// blocks for float with AVX; Eigen's transpose writes entry by entry).
+void transpose_into(Eigen::Ref<Eigen::MatrixXf> out, const ConstRefF& in);
+void transpose_into(Eigen::Ref<Eigen::MatrixXd> out, const ConstRef& in);
+
 // Whether gemm sends an m x k by k x n product to OpenBLAS (with the current
 // threshold): the rule below, in one place for gemm and the benchmark.
 bool uses_blas(Eigen::Index m, Eigen::Index n, Eigen::Index k);

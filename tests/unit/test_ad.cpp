@@ -654,6 +654,18 @@ TEST_CASE("gemm: Eigen and OpenBLAS kernels agree, transposed variants included"
   }
   la::set_blas_threshold(saved);
   CHECK_THROWS_AS(la::gemm(Mat::Zero(3, 4), Mat::Zero(3, 4)), std::invalid_argument);
+  // The blocked transpose, with edges past the 8 x 8 blocks, float and double.
+  for (const auto& [r, c] : std::vector<std::pair<Index, Index>>{{1, 1}, {8, 8}, {19, 8}, {8, 27}, {37, 70}}) {
+    const Mat a = random_mat(rng, r, c);
+    Mat t(c, r);
+    la::transpose_into(t, a);
+    CHECK(t == a.transpose());
+    Eigen::MatrixXf tf(c, r);
+    la::transpose_into(tf, a.cast<float>());
+    CHECK(tf == a.transpose().cast<float>());
+  }
+  Mat wrong(2, 2);
+  CHECK_THROWS_AS(la::transpose_into(wrong, Mat::Zero(2, 3)), std::invalid_argument);
   CHECK(la::gemm(Mat::Zero(3, 4), Mat::Zero(3, 4), true, false).rows() == 4);
   CHECK(la::gemm(Mat(3, 0), Mat(0, 2)) == Mat::Zero(3, 2));  // empty inner dimension
 }

@@ -339,32 +339,48 @@ TEST_CASE("backprop: the hand-written passes compute lib/ad's loss and gradient,
     std::vector<Mat> ref;
     for (const auto& g : ad::grad(loss, trainable)) ref.push_back(g.value());
 
-    const images::Weights<double> wd(model);
-    const images::SliceResult<double> d = images::backprop_slice<double>(wd, x, labels, weight);
-    CHECK(d.loss == doctest::Approx(loss.item()).epsilon(1e-12));
-    CHECK((images::forward_logits<double>(wd, x) - logits.value()).norm() <= 1e-12 * (1 + logits.value().norm()));
-    REQUIRE(d.grads.size() == ref.size());
-    for (std::size_t k = 0; k < ref.size(); ++k) {
-      CAPTURE(k);
-      REQUIRE(d.grads[k].rows() == ref[k].rows());
-      REQUIRE(d.grads[k].cols() == ref[k].cols());
-      CHECK((d.grads[k] - ref[k]).norm() <= 1e-10 * (1 + ref[k].norm()));
-    }
-    long correct = 0;
-    for (Index i = 0; i < rows; ++i) {
-      Index best;
-      logits.value().row(i).maxCoeff(&best);
-      correct += best == labels[std::size_t(i)];
-    }
-    CHECK(d.correct == correct);
+    // Both association orders of L-conv's sum (per generator, grouped).
+    for (const images::LconvOrder order : {images::LconvOrder::per_generator, images::LconvOrder::grouped}) {
+      CAPTURE(static_cast<int>(order));
+      images::Weights<double> wd(model);
+      wd.lconv_order = order;
+      const images::SliceResult<double> d = images::backprop_slice<double>(wd, x, labels, weight);
+      CHECK(d.loss == doctest::Approx(loss.item()).epsilon(1e-12));
+      CHECK((images::forward_logits<double>(wd, x) - logits.value()).norm() <= 1e-12 * (1 + logits.value().norm()));
+      REQUIRE(d.grads.size() == ref.size());
+      for (std::size_t k = 0; k < ref.size(); ++k) {
+        CAPTURE(k);
+        REQUIRE(d.grads[k].rows() == ref[k].rows());
+        REQUIRE(d.grads[k].cols() == ref[k].cols());
+        CHECK((d.grads[k] - ref[k]).norm() <= 1e-10 * (1 + ref[k].norm()));
+      }
+      long correct = 0;
+      for (Index i = 0; i < rows; ++i) {
+        Index best;
+        logits.value().row(i).maxCoeff(&best);
+        correct += best == labels[std::size_t(i)];
+      }
+      CHECK(d.correct == correct);
 
-    // float32: the same to float rounding (relative 1e-4 on these sizes).
-    const images::Weights<float> wf(model);
-    const images::SliceResult<float> f = images::backprop_slice<float>(wf, x.cast<float>(), labels, weight);
-    CHECK(f.loss == doctest::Approx(d.loss).epsilon(1e-5));
-    for (std::size_t k = 0; k < ref.size(); ++k) {
-      CAPTURE(k);
-      CHECK((f.grads[k].cast<double>() - ref[k]).norm() <= 1e-4 * (1e-3 + ref[k].norm()));
+      // float32: the same to float rounding (relative 1e-4 on these sizes).
+      images::Weights<float> wf(model);
+      wf.lconv_order = order;
+      const images::SliceResult<float> f = images::backprop_slice<float>(wf, x.cast<float>(), labels, weight);
+      CHECK(f.loss == doctest::Approx(d.loss).epsilon(1e-5));
+      for (std::size_t k = 0; k < ref.size(); ++k) {
+        CAPTURE(k);
+        CHECK((f.grads[k].cast<double>() - ref[k]).norm() <= 1e-4 * (1e-3 + ref[k].norm()));
+      }
     }
   }
+}
+
+TEST_CASE("backprop: L-conv sums per generator for one input channel, grouped for many") {
+  images::ImageArch arch;  // the defaults: 28 x 28, 8 generators of rank 8, 32 filters
+  arch.kind = "lconv";
+  arch.height = arch.width = 28;
+  CHECK_FALSE(images::lconv_grouped(arch, 1, images::LconvOrder::automatic));
+  CHECK(images::lconv_grouped(arch, 32, images::LconvOrder::automatic));
+  CHECK(images::lconv_grouped(arch, 1, images::LconvOrder::grouped));
+  CHECK_FALSE(images::lconv_grouped(arch, 32, images::LconvOrder::per_generator));
 }

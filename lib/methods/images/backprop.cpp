@@ -24,14 +24,18 @@ bool is_conv_kind(const std::string& kind) { return kind == "lconv" || kind == "
 // the last one computes y transposed (F x HW*B), which read as F*HW x B is
 // the classifier's input transposed (feature f + F*p): no transpose is ever
 // copied. A dense layer maps in (B x d) to y = relu(in W + b).
+// An L-conv layer with many input channels sums the other way round
+// (`grouped`, see lconv_grouped_forward): z then holds the G_i instead.
 template <class S>
 struct LayerCache {
   MatOf<S> a;   // conv: input; dense: input
   MatOf<S> va;  // lconv: V a (n*d_h x B*C)
-  MatOf<S> z;   // conv: the stacked T_i
+  MatOf<S> z;   // conv: the stacked T_i; grouped lconv: the stacked G_i (n*d_h x B*F)
   MatOf<S> y;   // output after relu (conv: transposed when it is the last layer)
   bool transposed = false;
+  bool grouped = false;
 };
+
 
 template <class S>
 struct Pass {
@@ -134,6 +138,88 @@ void unshift_add(const S* grad, S* into, Index cols, const ShiftRows& sh) {
     }
 }
 
+// The grouped order. V_i A (d_h x B*C, column b + B*c) read as (d_h*B x C)
+// times W^i (C x F) is G_i read as (d_h x B*F), column b + B*f; U G
+// (HW x B*F) read as (HW*B x F) is the layer's output before the bias, as A
+// read as (HW*B x C) times W^0 is. So: n small products and two large ones.
+template <class S>
+void lconv_grouped_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch,
+                           bool transposed, LayerCache<S>& c) {
+  const MatOf<S>& a = c.a;
+  const MatOf<S>&u = p[t], &v = p[t + 1], &w = p[t + 2];
+  const Index hw = a.rows(), bc = a.cols(), ch = bc / batch, n = arch.generators, dh = u.cols() / n, f = w.cols();
+  c.va.resize(v.rows(), bc);
+  linalg::gemm_into(c.va, v, a, false, false);
+  c.z.resize(n * dh, batch * f);
+  MatOf<S> vai(dh, bc), gi(dh, batch * f);  // contiguous, for the reinterpreting views
+  for (Index i = 0; i < n; ++i) {
+    vai = c.va.middleRows(i * dh, dh);
+    linalg::gemm_into(Map<S>(gi.data(), dh * batch, f), ConstMap<S>(vai.data(), dh * batch, ch),
+                      w.middleRows((i + 1) * ch, ch), false, false);
+    c.z.middleRows(i * dh, dh) = gi;
+  }
+  MatOf<S> y(hw * batch, f);
+  linalg::gemm_into(Map<S>(y.data(), hw, batch * f), u, c.z, false, false);
+  linalg::gemm_into(y, ConstMap<S>(a.data(), hw * batch, ch), w.topRows(ch), false, false, S(1), S(1));
+  const MatOf<S>& b = p[t + 3];
+  c.transposed = transposed;
+  if (transposed) {
+    c.y.resize(f, hw * batch);
+    linalg::transpose_into(c.y, y);
+  } else {
+    c.y = std::move(y);
+  }
+  bias_relu(c.y, b, transposed);
+}
+
+// Its backward pass from dy (the relu's derivative applied, laid out like c.y).
+template <class S>
+void lconv_grouped_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const std::vector<bool>& trainable,
+                            std::size_t t, const LayerCache<S>& c, const MatOf<S>& dy, std::vector<MatOf<S>>& g,
+                            bool need_input, MatOf<S>* da) {
+  const MatOf<S>&u = p[t], &v = p[t + 1], &w = p[t + 2];
+  const Index hw = c.a.rows(), bc = c.a.cols(), n = arch.generators, dh = u.cols() / n, f = w.cols();
+  const Index batch = c.z.cols() / f, ch = bc / batch;
+  MatOf<S> dyt;  // dy as (HW*B x F)
+  if (c.transposed) {
+    dyt.resize(hw * batch, f);
+    linalg::transpose_into(dyt, dy);
+  }
+  const MatOf<S>& d = c.transposed ? dyt : dy;
+  const ConstMap<S> a_rows(c.a.data(), hw * batch, ch);  // A read as (HW*B x C)
+  MatOf<S>& gw = g[t + 2];
+  gw.resize(w.rows(), w.cols());
+  linalg::gemm_into(gw.topRows(ch), a_rows, d, true, false);  // dW^0 = A^T dy
+  MatOf<S> dg(n * dh, batch * f);                              // dG = U^T dy
+  linalg::gemm_into(dg, u, ConstMap<S>(d.data(), hw, batch * f), true, false);
+  const bool generators = trainable[t];
+  if (generators) {
+    g[t].resize(u.rows(), u.cols());  // dU = dy G^T
+    linalg::gemm_into(g[t], ConstMap<S>(d.data(), hw, batch * f), c.z, false, true);
+  }
+  const bool need_dva = generators || need_input;
+  MatOf<S> dva(need_dva ? v.rows() : 0, bc), vai(dh, bc), dgi(dh, batch * f), dvai(dh, bc);
+  for (Index i = 0; i < n; ++i) {
+    vai = c.va.middleRows(i * dh, dh);
+    dgi = dg.middleRows(i * dh, dh);
+    const ConstMap<S> dgi_rows(dgi.data(), dh * batch, f);
+    linalg::gemm_into(gw.middleRows((i + 1) * ch, ch), ConstMap<S>(vai.data(), dh * batch, ch), dgi_rows, true,
+                      false);  // dW^i = (V_i A)^T dG_i
+    if (!need_dva) continue;
+    linalg::gemm_into(Map<S>(dvai.data(), dh * batch, ch), dgi_rows, w.middleRows((i + 1) * ch, ch), false, true);
+    dva.middleRows(i * dh, dh) = dvai;
+  }
+  if (generators) {
+    g[t + 1].resize(v.rows(), v.cols());  // dV = dva A^T
+    linalg::gemm_into(g[t + 1], dva, c.a, false, true);
+  }
+  if (need_input) {
+    da->resize(hw, bc);  // dA = dy W^0^T (read as HW*B x C) + V^T dva
+    linalg::gemm_into(Map<S>(da->data(), hw * batch, ch), d, w.topRows(ch), false, true);
+    linalg::gemm_into(*da, v, dva, true, false, S(1), S(1));
+  }
+}
+
 template <class S>
 void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch, bool transposed,
                   LayerCache<S>& c) {
@@ -141,13 +227,16 @@ void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::si
   const Index hw = a.rows(), bc = a.cols();
   const MatOf<S>& w = p[t + (arch.kind == "cnn" ? 0 : 2)];
   const Index blocks = w.rows() / (bc / batch);  // n+1 generators, or 9 shifts
-  c.z.resize(hw * batch, w.rows());
+  if (!c.grouped) c.z.resize(hw * batch, w.rows());
   auto block = [&](Index i) { return Map<S>(c.z.data() + i * hw * bc, hw, bc); };
   if (arch.kind == "cnn") {
     const auto offsets = conv_offsets();
     for (Index i = 0; i < blocks; ++i)
       shift_columns<S>(a.data(), block(i).data(), bc,
                        ShiftRows(arch.height, arch.width, offsets[i].first, offsets[i].second));
+  } else if (c.grouped) {
+    lconv_grouped_forward(arch, p, t, batch, transposed, c);
+    return;
   } else {
     const MatOf<S>& u = p[t];
     const MatOf<S>& v = p[t + 1];
@@ -181,6 +270,10 @@ void conv_backward(const ImageArch& arch, const std::vector<MatOf<S>>& p, const 
   const std::size_t wi = t + (cnn ? 0 : 2), bi = wi + 1;
   const Index hw = c.a.rows(), bc = c.a.cols();
   g[bi] = relu_backward_bias(dy, c.y, c.transposed);
+  if (c.grouped) {
+    lconv_grouped_backward(arch, p, trainable, t, c, dy, g, need_input, da);
+    return;
+  }
   g[wi].resize(p[wi].rows(), p[wi].cols());
   linalg::gemm_into(g[wi], c.z, dy, true, c.transposed);
   const bool generators = !cnn && trainable[t];
@@ -230,6 +323,7 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
     for (int l = 0; l < arch.layers; ++l) {
       LayerCache<S>& c = pass.layers.emplace_back();
       c.a = std::move(a);
+      c.grouped = arch.kind != "cnn" && lconv_grouped(arch, c.a.cols() / batch, w.lconv_order);
       const bool last = l + 1 == arch.layers;
       conv_forward(arch, p, t, batch, last, c);
       t += arch.kind == "cnn" ? 2 : 4;
@@ -265,6 +359,21 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
 }
 
 }  // namespace
+
+// Which way an L-conv layer sums  y = sum_i L_i A W^i  (L_0 = I, L_i = U_i V_i):
+//   per generator: T_i = U_i (V_i A), then [T_0 | ... | T_n] W  (the paper's
+//     order; (n+1) C F multiply-adds per pixel and image);
+//   grouped: G_i = (V_i A) W^i (d_h x F per image), then U [G_1; ...; G_n] + A W^0
+//     (n d_h F + C F per pixel and image).
+// Multiply-add counts per image as the PyTorch peer's `auto` counts them: the
+// grouped order wins once C is large (a second layer's C = F = 32: 4x fewer).
+bool lconv_grouped(const ImageArch& arch, Index channels, LconvOrder order) {
+  if (order != LconvOrder::automatic) return order == LconvOrder::grouped;
+  const double hw = arch.pixels(), n = arch.generators, d = arch.rank, c = double(channels), f = arch.filters;
+  const double per_generator = n * d * hw * c + n * hw * d * c + hw * (n + 1) * c * f;
+  const double grouped = n * d * hw * c + n * d * c * f + hw * n * d * f + hw * c * f;
+  return grouped < per_generator;
+}
 
 template <class S>
 Weights<S>::Weights(const ImageModel& m) : model(&m) {

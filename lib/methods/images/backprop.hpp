@@ -19,6 +19,13 @@ namespace symlearn::images {
 template <class S>
 using MatOf = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
 
+// How an L-conv layer associates its sum (backprop.cpp): by the multiply-add
+// count (automatic), or forced, for tests.
+enum class LconvOrder { automatic, per_generator, grouped };
+
+// Whether an L-conv layer with `channels` inputs sums in the grouped order.
+bool lconv_grouped(const ImageArch& arch, Eigen::Index channels, LconvOrder order);
+
 // The model's parameters converted to S once per optimizer step, shared by
 // the slices of a mini-batch.
 template <class S>
@@ -26,6 +33,7 @@ struct Weights {
   explicit Weights(const ImageModel& model);
   const ImageModel* model;
   std::vector<MatOf<S>> p;  // in model.params order
+  LconvOrder lconv_order = LconvOrder::automatic;
 };
 
 template <class S>

@@ -106,11 +106,18 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* 
 // in a separate pass and pack both operands: for the image models' products
 // with k = 8..10 and MSR's with k = 16..30 that was most of their time.
 
+// The tile kernels' vector: an AVX register where the build has AVX (also on
+// AVX-512 builds: not measured there with 64-byte vectors), an SSE one else.
+#ifdef __AVX__
+constexpr int kVecBytes = 32;
+#else
+constexpr int kVecBytes = 16;
+#endif
+
 template <class S>
 struct Lanes {
-  // 32 bytes: AVX registers where the build has them (two SSE halves otherwise).
-  typedef S Vec __attribute__((vector_size(32)));
-  static constexpr int n = 32 / sizeof(S);
+  typedef S Vec __attribute__((vector_size(kVecBytes)));
+  static constexpr int n = kVecBytes / sizeof(S);
   static Vec load(const S* p) {
     Vec v;
     std::memcpy(&v, p, sizeof v);
@@ -202,11 +209,11 @@ void thin_columns(const S* A, Eigen::Index lda, Eigen::Index k, Eigen::Index row
 // entry at a time, slower than the product it feeds); entry by entry else.
 template <class S>
 void transpose_into(const S* in, Eigen::Index ldi, Eigen::Index rows, Eigen::Index cols, S* out, Eigen::Index ldo) {
-  Eigen::Index i0 = 0, j0 = 0;
+  Eigen::Index j0 = 0;
 #ifdef __AVX__
   if constexpr (std::is_same_v<S, float>) {
     for (j0 = 0; j0 + 8 <= cols; j0 += 8)
-      for (i0 = 0; i0 + 8 <= rows; i0 += 8) {
+      for (Eigen::Index i0 = 0; i0 + 8 <= rows; i0 += 8) {
         __m256 r[8], t[8];
         for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(in + (j0 + j) * ldi + i0);  // column j0 + j
         t[0] = _mm256_unpacklo_ps(r[0], r[1]), t[1] = _mm256_unpackhi_ps(r[0], r[1]);

@@ -100,8 +100,8 @@ void blas_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* 
 // A thin inner dimension (uses_thin below): C is written once, from register
 // tiles of NR vectors of rows by NC columns, each the sum of k products of a
 // piece of op(A) and a broadcast coefficient; the block of op(A) stays in
-// cache across the columns. Register blocking over NC = 4 columns loads each
-// piece of A once for four columns (the loads, not the multiply-adds, were
+// cache across the columns. Register blocking over 6 columns loads each
+// piece of A once for six of them (the loads, not the multiply-adds, were
 // the limit of one column at a time). OpenBLAS would first zero (or scale) C
 // in a separate pass and pack both operands: for the image models' products
 // with k = 8..10 and MSR's with k = 16..30 that was most of their time.

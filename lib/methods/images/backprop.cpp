@@ -36,7 +36,6 @@ struct LayerCache {
   bool grouped = false;
 };
 
-
 template <class S>
 struct Pass {
   std::vector<LayerCache<S>> layers;
@@ -223,20 +222,21 @@ void lconv_grouped_backward(const ImageArch& arch, const std::vector<MatOf<S>>& 
 template <class S>
 void conv_forward(const ImageArch& arch, const std::vector<MatOf<S>>& p, std::size_t t, Index batch, bool transposed,
                   LayerCache<S>& c) {
+  if (c.grouped) {
+    lconv_grouped_forward(arch, p, t, batch, transposed, c);
+    return;
+  }
   const MatOf<S>& a = c.a;
   const Index hw = a.rows(), bc = a.cols();
   const MatOf<S>& w = p[t + (arch.kind == "cnn" ? 0 : 2)];
   const Index blocks = w.rows() / (bc / batch);  // n+1 generators, or 9 shifts
-  if (!c.grouped) c.z.resize(hw * batch, w.rows());
+  c.z.resize(hw * batch, w.rows());
   auto block = [&](Index i) { return Map<S>(c.z.data() + i * hw * bc, hw, bc); };
   if (arch.kind == "cnn") {
     const auto offsets = conv_offsets();
     for (Index i = 0; i < blocks; ++i)
       shift_columns<S>(a.data(), block(i).data(), bc,
                        ShiftRows(arch.height, arch.width, offsets[i].first, offsets[i].second));
-  } else if (c.grouped) {
-    lconv_grouped_forward(arch, p, t, batch, transposed, c);
-    return;
   } else {
     const MatOf<S>& u = p[t];
     const MatOf<S>& v = p[t + 1];

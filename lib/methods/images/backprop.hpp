@@ -3,8 +3,10 @@
 // the same function and gradient as ImageModel::forward through lib/ad (the
 // unit tests compare them to 1e-10 in double, and float to float rounding),
 // but with no graph: every layer is a few matrix products on buffers laid out
-// so that the reshapes between layers are free, and the products of a
-// float32 run go to OpenBLAS's sgemm. lib/ad stays the reference and the
+// so that the reshapes between layers are free, the products in float or
+// double through linalg::gemm_into (its tile kernels or OpenBLAS), and an
+// L-conv layer's sum in the cheaper of two association orders (LconvOrder).
+// lib/ad stays the reference and the
 // path for anything twice-differentiated.
 #pragma once
 

@@ -177,19 +177,89 @@ ImageSet make_glyphs(long n, int size, std::uint64_t seed, long first) {
   return s;
 }
 
-std::vector<float> rotate_image(const float* image, int height, int width, int channels, double degrees) {
-  const double t = degrees * kPi / 180.0;
-  const double ct = std::cos(t), st = std::sin(t);
-  const double cx = (width - 1) / 2.0, cy = (height - 1) / 2.0;
+namespace {
+
+// Where output pixel (r, c) of an image turned by t radians samples the
+// input. With y pointing down, a counter-clockwise turn as displayed maps
+// (x, y) to (x cos t + y sin t, -x sin t + y cos t); this is its inverse.
+struct Turn {
+  double ct, st, cx, cy;
+  Turn(int height, int width, double degrees)
+      : ct(std::cos(degrees * kPi / 180.0)), st(std::sin(degrees * kPi / 180.0)), cx((width - 1) / 2.0),
+        cy((height - 1) / 2.0) {}
+  void source(int r, int c, double& sy, double& sx) const {
+    const double dx = c - cx, dy = r - cy;
+    sx = cx + ct * dx - st * dy;
+    sy = cy + st * dx + ct * dy;
+  }
+};
+
+// Inverse of the n x n matrix of cubic B-spline interpolation, (c[k-1] +
+// 4 c[k] + c[k+1]) / 6 = f[k], with the coefficients mirrored at the ends
+// (c[-1] = c[1], c[n] = c[n-2]); f = M c, so c = M^-1 f.
+Eigen::MatrixXd spline_prefilter(int n) {
+  Eigen::MatrixXd m = Eigen::MatrixXd::Zero(n, n);
+  for (int k = 0; k < n; ++k) {
+    m(k, k) += 4.0 / 6.0;
+    for (int j : {k - 1, k + 1}) {
+      const int mirrored = j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+      m(k, std::clamp(mirrored, 0, n - 1)) += 1.0 / 6.0;
+    }
+  }
+  if (n == 1) m(0, 0) = 1;
+  return m.inverse();
+}
+
+// The four cubic B-spline weights for taps i0-1 .. i0+2 at fraction t.
+std::array<double, 4> bspline_weights(double t) {
+  const double s = 1 - t;
+  return {s * s * s / 6, (4 - 6 * t * t + 3 * t * t * t) / 6, (4 - 6 * s * s + 3 * s * s * s) / 6, t * t * t / 6};
+}
+
+}  // namespace
+
+std::vector<float> rotate_image(const float* image, int height, int width, int channels, double degrees,
+                                Interpolation interpolation) {
+  const Turn turn(height, width, degrees);
   std::vector<float> out(std::size_t(height) * width * channels);
+  if (interpolation == Interpolation::cubic) {
+    // Spline coefficients C = Ph F Pw^T per channel, then each output pixel a
+    // 4 x 4 weighted sum of them at its clamped source point.
+    const Eigen::MatrixXd ph = spline_prefilter(height), pw = spline_prefilter(width);
+    std::vector<Eigen::MatrixXd> coef(static_cast<std::size_t>(channels));
+    for (int k = 0; k < channels; ++k) {
+      Eigen::MatrixXd f(height, width);
+      for (int r = 0; r < height; ++r)
+        for (int c = 0; c < width; ++c) f(r, c) = image[(std::size_t(r) * width + c) * channels + k];
+      coef[std::size_t(k)] = ph * f * pw.transpose();
+    }
+    auto mirror = [](int i, int n) { return n == 1 ? 0 : i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; };
+    for (int r = 0; r < height; ++r)
+      for (int c = 0; c < width; ++c) {
+        double sy, sx;
+        turn.source(r, c, sy, sx);
+        sx = std::clamp(sx, 0.0, double(width - 1));
+        sy = std::clamp(sy, 0.0, double(height - 1));
+        const int x0 = static_cast<int>(std::floor(sx)), y0 = static_cast<int>(std::floor(sy));
+        const auto wx = bspline_weights(sx - x0), wy = bspline_weights(sy - y0);
+        for (int k = 0; k < channels; ++k) {
+          const Eigen::MatrixXd& cf = coef[std::size_t(k)];
+          double v = 0;
+          for (int a = 0; a < 4; ++a) {
+            const int yy = mirror(y0 - 1 + a, height);
+            double row = 0;
+            for (int b = 0; b < 4; ++b) row += wx[std::size_t(b)] * cf(yy, mirror(x0 - 1 + b, width));
+            v += wy[std::size_t(a)] * row;
+          }
+          out[(std::size_t(r) * width + c) * channels + k] = static_cast<float>(v);
+        }
+      }
+    return out;
+  }
   for (int r = 0; r < height; ++r) {
     for (int c = 0; c < width; ++c) {
-      // Output pixel (r, c) samples the input at the point that turns onto it.
-      // With y pointing down, a counter-clockwise turn by t as displayed maps
-      // (x, y) to (x cos t + y sin t, -x sin t + y cos t); invert it.
-      const double dx = c - cx, dy = r - cy;
-      double sx = cx + ct * dx - st * dy;
-      double sy = cy + st * dx + ct * dy;
+      double sy, sx;
+      turn.source(r, c, sy, sx);
       sx = std::clamp(sx, 0.0, double(width - 1));
       sy = std::clamp(sy, 0.0, double(height - 1));
       const int x0 = std::min(static_cast<int>(std::floor(sx)), width - 1);
@@ -227,11 +297,24 @@ void RotatedScrambledSpec::validate() const {
   if (train == 0 || train < -1) throw InputError("--train must be >= 1");
   if (test == 0 || test < -1) throw InputError("--test must be >= 1");
   if (size < 4 || size > 256) throw InputError("--size must be in [4, 256]");
+  if (interpolation != "bilinear" && interpolation != "cubic")
+    throw InputError("--interpolation must be bilinear or cubic, not '" + interpolation + "'");
+  if (pixels != "unit" && pixels != "centered") throw InputError("--pixels must be unit or centered, not '" + pixels + "'");
+  if (!(val_fraction >= 0 && val_fraction < 1)) throw InputError("--val-fraction must be in [0, 1)");
 }
 
 nlohmann::json RotatedScrambledSpec::config() const {
-  return {{"kind", "rotated-scrambled"}, {"source", source}, {"rotate", rotate}, {"scramble", scramble},
-          {"train", train},              {"test", test},     {"size", size},     {"seed", seed}};
+  return {{"kind", "rotated-scrambled"},
+          {"source", source},
+          {"rotate", rotate},
+          {"scramble", scramble},
+          {"train", train},
+          {"test", test},
+          {"size", size},
+          {"interpolation", interpolation},
+          {"pixels", pixels},
+          {"val_fraction", val_fraction},
+          {"seed", seed}};
 }
 
 namespace {
@@ -290,13 +373,18 @@ std::pair<ImageSet, ImageSet> load_source(const RotatedScrambledSpec& s) {
 void transform(ImageSet& set, const RotatedScrambledSpec& s, const std::vector<std::int64_t>& perm,
                std::vector<double>& angles, std::uint64_t stream0) {
   const int pixels = set.height * set.width;
+  const Interpolation how = s.interpolation == "cubic" ? Interpolation::cubic : Interpolation::bilinear;
   angles.assign(set.size(), 0.0);
+  // Centred pixels are shifted before the turn, as the authors' code does
+  // (the border extension then extends the shifted values).
+  if (s.pixels == "centered")
+    for (float& v : set.pixels) v -= 0.5f;
   for (long i = 0; i < set.size(); ++i) {
     float* img = set.image(i);
     if (s.rotate) {
       Rng rng(s.seed, stream0 + std::uint64_t(i));
       angles[i] = rng.uniform(-90.0, 90.0);
-      const std::vector<float> r = rotate_image(img, set.height, set.width, set.channels, angles[i]);
+      const std::vector<float> r = rotate_image(img, set.height, set.width, set.channels, angles[i], how);
       std::copy(r.begin(), r.end(), img);
     }
     if (s.scramble) {
@@ -330,6 +418,18 @@ RotatedScrambledStats write_rotated_scrambled(const RotatedScrambledSpec& s, io:
   std::vector<double> train_angle, test_angle;
   transform(train, s, perm, train_angle, 0x2000000);
   transform(test, s, perm, test_angle, 0x4000000);
+  // Validation: the last images of the (transformed) training set, as Keras's
+  // validation_split takes them.
+  const long nval = static_cast<long>(std::floor(s.val_fraction * double(train.size())));
+  if (s.val_fraction > 0 && (nval < 1 || nval >= train.size()))
+    throw InputError("--val-fraction " + std::to_string(s.val_fraction) + " of " + std::to_string(train.size()) +
+                     " training images leaves no validation or no training image");
+  const ImageSet val = train.slice(train.size() - nval, nval);
+  const std::vector<double> val_angle(train_angle.end() - nval, train_angle.end());
+  if (nval > 0) {
+    train = train.head(train.size() - nval);
+    train_angle.resize(std::size_t(train.size()));
+  }
   int classes = 0;
   for (int l : train.labels) classes = std::max(classes, l + 1);
   for (int l : test.labels) classes = std::max(classes, l + 1);
@@ -340,6 +440,7 @@ RotatedScrambledStats write_rotated_scrambled(const RotatedScrambledSpec& s, io:
   out.attr("/", "channels", std::int64_t(train.channels));
   out.attr("/", "classes", std::int64_t(classes));
   write_split(out, "/train", train);
+  if (nval > 0) write_split(out, "/val", val);
   write_split(out, "/test", test);
   out.group("/truth");
   out.write("/truth/permutation", {std::uint64_t(pixels)}, perm.data());
@@ -347,9 +448,11 @@ RotatedScrambledStats write_rotated_scrambled(const RotatedScrambledSpec& s, io:
            std::string("stored pixel k (row-major) is pixel permutation[k] of the rotated image"));
   out.write("/truth/train_angle", {train_angle.size()}, train_angle.data());
   out.write("/truth/test_angle", {test_angle.size()}, test_angle.data());
+  if (nval > 0) out.write("/truth/val_angle", {val_angle.size()}, val_angle.data());
   out.attr("/truth/train_angle", "description", std::string("rotation of each image, degrees, counter-clockwise"));
   RotatedScrambledStats st;
   st.train = train.size();
+  st.val = nval;
   st.test = test.size();
   st.height = train.height;
   st.width = train.width;

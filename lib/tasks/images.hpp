@@ -7,9 +7,10 @@
 // files, gzipped or not) and `fashion-mnist` (the Debian package
 // dataset-fashion-mnist under /usr/share/datasets/fashion-mnist).
 //
-// Images are row-major, channels last, pixel values in [0, 1]. The file
+// Images are row-major, channels last, pixel values in [0, 1] (or [-0.5, 0.5]). The file
 // written by write_rotated_scrambled():
 //   /train/x, /test/x  [1, N, H*W*C] float32     /train/y, /test/y [1, N] int64
+//   /val/x, /val/y     the same, with --val-fraction: the last images of the training set
 //   /truth/permutation [H*W] int64: stored pixel k is the rotated image's pixel perm[k]
 //                                   (the identity without --scramble)
 //   /truth/train_angle, /truth/test_angle [N] float64, degrees (zeros without --rotate)
@@ -56,9 +57,13 @@ ImageSet make_glyphs(long n, int size, std::uint64_t seed, long first = 0);
 const std::vector<std::string>& glyph_names();
 
 // The image turned by `degrees` (counter-clockwise as displayed, rows going
-// down) about its centre: bilinear interpolation, coordinates outside the
-// image clamped to the border (border pixels extended).
-std::vector<float> rotate_image(const float* image, int height, int width, int channels, double degrees);
+// down) about its centre; coordinates outside the image clamped to the border
+// (border pixels extended). bilinear, or cubic: the interpolating cubic
+// B-spline (as scipy.ndimage order 3; spline coefficients mirrored at the
+// edges), which reproduces the image exactly at 0 degrees.
+enum class Interpolation { bilinear, cubic };
+std::vector<float> rotate_image(const float* image, int height, int width, int channels, double degrees,
+                                Interpolation interpolation = Interpolation::bilinear);
 
 // A uniform random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::int64_t> random_permutation(long n, Rng& rng);
@@ -69,6 +74,9 @@ struct RotatedScrambledSpec {
   std::string source = "builtin";
   bool rotate = false, scramble = false;
   long train = -1, test = -1;  // -1: the source's own split (builtin: 4000 / 1000)
+  std::string interpolation = "bilinear";  // bilinear | cubic
+  std::string pixels = "unit";             // unit: [0, 1] | centered: [-0.5, 0.5] (Dehmamy et al.'s code)
+  double val_fraction = 0;                 // the last share of the training images written as /val
   int size = 16;               // builtin only: image side
   std::uint64_t seed = 0;
   void validate() const;       // InputError for nonsense
@@ -76,7 +84,7 @@ struct RotatedScrambledSpec {
 };
 
 struct RotatedScrambledStats {
-  long train = 0, test = 0;
+  long train = 0, val = 0, test = 0;
   int height = 0, width = 0, channels = 0, classes = 0;
 };
 

@@ -154,13 +154,16 @@ class RotatedScrambled : public Kind {
   std::string description() const override {
     return "Image classification (L-conv, Dehmamy et al. 2021): each image turned by its own angle in [-90, 90) "
            "degrees\n"
-           "(bilinear, border pixels extended), then every image's pixels permuted by one fixed random permutation.";
+           "(border pixels extended), then every image's pixels permuted by one fixed random permutation.";
   }
   std::string footer() const override {
-    return "Writes /train and /test (x [1,N,H*W*C] float32, channels last, y [1,N] int64 labels) and /truth\n"
-           "(permutation [H*W]: stored pixel k is rotated pixel permutation[k]; train_angle, test_angle in degrees).\n"
+    return "Writes /train, /test and with --val-fraction /val (x [1,N,H*W*C] float32, channels last, y [1,N] int64\n"
+           "labels) and /truth (permutation [H*W]: stored pixel k is rotated pixel permutation[k]; train_angle,\n"
+           "test_angle, val_angle in degrees).\n"
+           "--protocol dehmamy2021 = --interpolation cubic --pixels centered --val-fraction 0.2 (the authors' code;\n"
+           "options given explicitly win).\n"
            "e.g.: gen-tasks rotated-scrambled --rotate --scramble --seed 1 -o glyphs.h5\n"
-           "      gen-tasks rotated-scrambled --source fashion-mnist --rotate --scramble --train 10000 -o fmnist.h5";
+           "      gen-tasks rotated-scrambled --source fashion-mnist --protocol dehmamy2021 --rotate --scramble -o fm.h5";
   }
   void add_options(CLI::App& app) override {
     app.add_option("--source", spec_.source,
@@ -172,18 +175,34 @@ class RotatedScrambled : public Kind {
     app.add_option("--train", spec_.train, "Training images (default: the source's split; builtin 4000)");
     app.add_option("--test", spec_.test, "Test images (default: the source's split; builtin 1000)");
     app.add_option("--size", spec_.size, "builtin: image side in pixels")->capture_default_str();
+    app.add_option("--protocol", protocol_, "symlearn | dehmamy2021 (sets the three options below)")
+        ->check(CLI::IsMember({"symlearn", "dehmamy2021"}))
+        ->capture_default_str();
+    interp_ = app.add_option("--interpolation", spec_.interpolation, "Rotation: bilinear | cubic (B-spline, scipy order 3)")
+                  ->capture_default_str();
+    pixels_ = app.add_option("--pixels", spec_.pixels, "Pixel values: unit [0, 1] | centered [-0.5, 0.5]")
+                  ->capture_default_str();
+    val_ = app.add_option("--val-fraction", spec_.val_fraction,
+                          "Write the last share of the training images as /val (Keras's validation_split)")
+               ->capture_default_str();
   }
   KindResult run(const KindContext& c) override {
+    if (protocol_ == "dehmamy2021") {
+      if (!interp_->count()) spec_.interpolation = "cubic";
+      if (!pixels_->count()) spec_.pixels = "centered";
+      if (!val_->count()) spec_.val_fraction = 0.2;
+    }
     spec_.seed = c.seed;
     spec_.validate();
     io::Writer out(c.output, "tasks", cli::created_by(kTool), spec_.config());
     const RotatedScrambledStats st = write_rotated_scrambled(spec_, out);
     const std::uint64_t bytes = out.commit();
     KindResult r;
-    r.json = {{"kind", "rotated-scrambled"}, {"train", st.train}, {"test", st.test}, {"height", st.height},
+    r.json = {{"kind", "rotated-scrambled"}, {"train", st.train}, {"val", st.val}, {"test", st.test}, {"height", st.height},
               {"width", st.width}, {"channels", st.channels}, {"classes", st.classes},
               {"bytes", bytes}, {"output", c.output}, {"peak_rss_mib", cli::peak_rss_mib()}};
-    r.line = "rotated-scrambled " + std::to_string(st.train) + " + " + std::to_string(st.test) + " images " +
+    r.line = "rotated-scrambled " + std::to_string(st.train) + (st.val ? " + " + std::to_string(st.val) + " val" : "") +
+             " + " + std::to_string(st.test) + " images " +
              std::to_string(st.height) + "x" + std::to_string(st.width) + "x" + std::to_string(st.channels) + ", " +
              std::to_string(st.classes) + " classes, " + human_bytes(double(bytes));
     return r;
@@ -191,6 +210,8 @@ class RotatedScrambled : public Kind {
 
  private:
   RotatedScrambledSpec spec_;
+  std::string protocol_ = "symlearn";
+  CLI::Option *interp_ = nullptr, *pixels_ = nullptr, *val_ = nullptr;
 };
 
 }  // namespace

@@ -63,6 +63,47 @@ TEST_CASE("rotation: four quarter turns return the image; a half turn flips both
   CHECK(*std::max_element(t.begin(), t.end()) <= 1.0f);
 }
 
+TEST_CASE("cubic rotation: exact at 0 and 90 degrees, constants kept, smooth images close to bilinear") {
+  using tasks::Interpolation;
+  const std::vector<float> img = random_image(9 * 9 * 2, 5);
+  const std::vector<float> same = tasks::rotate_image(img.data(), 9, 9, 2, 0.0, Interpolation::cubic);
+  double err0 = 0;
+  for (std::size_t k = 0; k < img.size(); ++k) err0 = std::max(err0, double(std::abs(same[k] - img[k])));
+  CHECK(err0 < 1e-5);  // the spline interpolates its samples
+  // A quarter turn lands on grid points: every pixel is an exact sample.
+  const std::vector<float> q = tasks::rotate_image(img.data(), 9, 9, 2, 90.0, Interpolation::cubic);
+  const std::vector<float> qb = tasks::rotate_image(img.data(), 9, 9, 2, 90.0, Interpolation::bilinear);
+  double errq = 0;
+  for (std::size_t k = 0; k < img.size(); ++k) errq = std::max(errq, double(std::abs(q[k] - qb[k])));
+  CHECK(errq < 1e-5);
+  const std::vector<float> flat(64, 0.3f);
+  for (float v : tasks::rotate_image(flat.data(), 8, 8, 1, 33.0, Interpolation::cubic)) CHECK(v == doctest::Approx(0.3));
+  // A smooth bump turned by 30 degrees: cubic is nearer the exact turned bump than bilinear.
+  const int n = 21;
+  auto bump = [&](double degrees) {
+    std::vector<float> b(std::size_t(n) * n);
+    const double t = degrees * 3.14159265358979 / 180, c = (n - 1) / 2.0;
+    for (int r = 0; r < n; ++r)
+      for (int col = 0; col < n; ++col) {
+        // The exact image turned: sample the bump at the pre-image of (r, col).
+        const double dx = col - c, dy = r - c;
+        const double sx = std::cos(t) * dx - std::sin(t) * dy, sy = std::sin(t) * dx + std::cos(t) * dy;
+        b[std::size_t(r) * n + col] = static_cast<float>(std::exp(-((sx - 3) * (sx - 3) + sy * sy) / 8));
+      }
+    return b;
+  };
+  const std::vector<float> b0 = bump(0), want = bump(30);
+  double ec = 0, el = 0;
+  const std::vector<float> rc = tasks::rotate_image(b0.data(), n, n, 1, 30.0, Interpolation::cubic);
+  const std::vector<float> rl = tasks::rotate_image(b0.data(), n, n, 1, 30.0, Interpolation::bilinear);
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    ec = std::max(ec, double(std::abs(rc[k] - want[k])));
+    el = std::max(el, double(std::abs(rl[k] - want[k])));
+  }
+  CHECK(ec < 0.5 * el);
+  CHECK(ec < 0.01);
+}
+
 TEST_CASE("scrambling: a bijection of pixel positions, channels kept together") {
   Rng rng(7);
   const std::vector<std::int64_t> p = tasks::random_permutation(50, rng);

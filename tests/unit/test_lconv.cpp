@@ -177,6 +177,101 @@ TEST_CASE("image models: whole-model gradient, parameter counts, storage round t
   }
 }
 
+TEST_CASE("the authors' shapes: valid-padding CNN and bottleneck FC, counts and finite differences") {
+  std::mt19937 g(5);
+  const Mat x = random_mat(g, 3, 20 * 2, 0, 1);  // 5x4 images, 2 channels
+  const std::vector<int> labels = {0, 2, 1};
+  for (const std::string kind : {"cnn", "fc"}) {
+    CAPTURE(kind);
+    images::ImageArch arch;
+    arch.kind = kind;
+    arch.height = 5;
+    arch.width = 4;
+    arch.channels = 2;
+    arch.classes = 3;
+    arch.filters = 2;
+    arch.init = "glorot";
+    if (kind == "cnn") arch.padding = "valid";
+    else arch.bottleneck = 3;
+    Rng rng(2);
+    const images::ImageModel m = images::ImageModel::init(arch, rng);
+    // cnn: 3x3x2x2 + 2, then the dense head on the 3x2 interior pixels x 2 filters.
+    // fc: 40 -> 3 -> 20*2 -> 3.
+    const long want = kind == "cnn" ? 9 * 2 * 2 + 2 + (3 * 2 * 2) * 3 + 3 : 40 * 3 + 3 + 3 * 40 + 40 + 40 * 3 + 3;
+    CHECK(m.count() == want);
+    std::vector<Mat> xs;
+    for (const auto& p : m.params) xs.push_back(p.value);
+    const gradcheck::Fn fn = [&](const std::vector<Var>& p) {
+      return ad::softmax_cross_entropy(m.forward(p, x), labels);
+    };
+    gradcheck::Tolerance tol;
+    tol.eps1 = 1e-7;
+    tol.rtol1 = 1e-4;
+    tol.atol1 = 1e-6;
+    const auto first = gradcheck::check_first_order(fn, xs, tol);
+    CHECK_MESSAGE(first.ok, first.message);
+    const auto second = gradcheck::check_second_order(fn, xs, gradcheck::random_like(g, xs));
+    CHECK_MESSAGE(second.ok, second.message);
+  }
+  // A valid convolution's outputs are the same convolution's interior outputs.
+  images::ImageArch same;
+  same.kind = "cnn";
+  same.height = 5;
+  same.width = 4;
+  same.channels = 2;
+  same.classes = 3;
+  same.filters = 2;
+  images::ImageArch valid = same;
+  valid.padding = "valid";
+  Rng r1(4), r2(4);
+  images::ImageModel ms = images::ImageModel::init(same, r1), mv = images::ImageModel::init(valid, r2);
+  mv.params[0].value = ms.params[0].value;
+  mv.params[1].value = ms.params[1].value;
+  // The same head on the interior features, zero on the border ones.
+  const std::vector<Index> keep = images::interior_pixels(5, 4);
+  ms.params[2].value.setZero();
+  for (std::size_t k = 0; k < keep.size(); ++k)
+    ms.params[2].value.middleRows(2 * keep[k], 2) = mv.params[2].value.middleRows(2 * Index(k), 2);
+  ms.params[3].value = mv.params[3].value;
+  auto logits = [&](const images::ImageModel& m) {
+    std::vector<Var> p;
+    for (const auto& q : m.params) p.push_back(ad::constant(q.value));
+    return m.forward(p, x).value();
+  };
+  CHECK((logits(ms) - logits(mv)).norm() < 1e-12);
+}
+
+TEST_CASE("initialisation: the authors' Glorot scales start L-conv near a 1x1 map, He near |L h| = |h|") {
+  images::ImageArch arch;
+  arch.kind = "lconv";
+  arch.height = arch.width = 28;
+  arch.classes = 10;
+  std::mt19937 g(3);
+  const Mat h = random_mat(g, 784, 20);  // 20 images as columns
+  for (const std::string init : {"glorot", "he"}) {
+    CAPTURE(init);
+    arch.init = init;
+    Rng rng(7);
+    const images::ImageModel m = images::ImageModel::init(arch, rng);
+    const Mat& u = m.params[0].value;  // HW x n*d_h
+    const Mat& v = m.params[1].value;  // n*d_h x HW
+    double ratio = 0;
+    for (int i = 0; i < 8; ++i) ratio += (u.middleCols(8 * i, 8) * (v.middleRows(8 * i, 8) * h)).norm() / h.norm() / 8;
+    // Glorot: std sqrt(2 / (n (HW + d_h))) = 0.0178 on U and V, |L_i h| / |h| ~ 0.0178^2 sqrt(HW d_h) = 0.025.
+    if (init == "glorot") {
+      CHECK(ratio == doctest::Approx(0.0251).epsilon(0.15));
+      double sq = 0;
+      for (Index k = 0; k < u.size(); ++k) sq += u.data()[k] * u.data()[k];
+      CHECK(std::sqrt(sq / double(u.size())) == doctest::Approx(0.0178).epsilon(0.02));
+      CHECK(u.cwiseAbs().maxCoeff() <= 2 * 0.0178 / 0.8796 + 1e-12);  // truncated at 2 std
+      const Mat& w = m.params[2].value;  // (n+1) C x F: std sqrt(2 / (9 (1 + 32))) = 0.082
+      CHECK(std::sqrt(w.squaredNorm() / double(w.size())) == doctest::Approx(0.082).epsilon(0.1));
+    } else {
+      CHECK(ratio == doctest::Approx(1.0).epsilon(0.15));
+    }
+  }
+}
+
 TEST_CASE("supervised training: learns a separable problem; a resumed run is bit-identical") {
   // Two classes: bright left half vs bright right half, 4x4 images.
   tasks::ImageSplit d;
@@ -303,14 +398,21 @@ TEST_CASE("backprop: the hand-written passes compute lib/ad's loss and gradient,
   struct Case {
     const char* kind;
     int layers, channels;
+    const char* padding = "same";
+    int bottleneck = 0;
   };
   for (const Case& c : {Case{"lconv", 1, 1}, Case{"lconv", 2, 2}, Case{"lconv-random", 2, 1}, Case{"cnn", 1, 2},
-                        Case{"cnn", 2, 1}, Case{"fc", 1, 1}, Case{"fc", 2, 2}, Case{"fc-shallow", 1, 1}}) {
+                        Case{"cnn", 2, 1}, Case{"fc", 1, 1}, Case{"fc", 2, 2}, Case{"fc-shallow", 1, 1},
+                        Case{"cnn", 1, 2, "valid"}, Case{"fc", 1, 2, "same", 3}}) {
     CAPTURE(c.kind);
     CAPTURE(c.layers);
     CAPTURE(c.channels);
+    CAPTURE(c.padding);
+    CAPTURE(c.bottleneck);
     images::ImageArch arch;
     arch.kind = c.kind;
+    arch.padding = c.padding;
+    arch.bottleneck = c.bottleneck;
     arch.height = 3;
     arch.width = 4;
     arch.channels = c.channels;

@@ -329,15 +329,25 @@ Pass<S> forward(const Weights<S>& w, const MatOf<S>& x) {
       t += arch.kind == "cnn" ? 2 : 4;
       if (!last) a = ConstMap<S>(c.y.data(), hw, c.y.size() / hw);
     }
-    // The last y (F x HW*B) read as F*HW x B: the features transposed.
+    // The last y (F x HW*B) read as F*HW x B: the features transposed
+    // (feature f + F*p); a valid convolution keeps the interior pixels' blocks.
     const MatOf<S>& y = pass.layers.back().y;
     pass.feat_data = y.data();
     pass.feat_rows = y.size() / batch;
     pass.feat_cols = batch;
     pass.feat_transposed = true;
+    if (arch.padding == "valid") {
+      const ConstMap<S> all(y.data(), y.size() / batch, batch);
+      const Index f = y.rows();
+      const std::vector<Index> keep = interior_pixels(arch.height, arch.width);
+      pass.feat_own.resize(f * Index(keep.size()), batch);
+      for (std::size_t k = 0; k < keep.size(); ++k) pass.feat_own.middleRows(f * Index(k), f) = all.middleRows(f * keep[k], f);
+      pass.feat_data = pass.feat_own.data();
+      pass.feat_rows = pass.feat_own.rows();
+    }
   } else {
     MatOf<S> in = x;
-    const int dense_layers = arch.kind == "fc" ? arch.layers : 1;
+    const int dense_layers = static_cast<int>(p.size() / 2) - 1;
     for (int l = 0; l < dense_layers; ++l) {
       LayerCache<S>& c = pass.layers.emplace_back();
       c.a = std::move(in);
@@ -432,6 +442,13 @@ SliceResult<S> backprop_slice(const Weights<S>& w, const MatOf<S>& x, const std:
   const int layers = static_cast<int>(pass.layers.size());
   if (is_conv_kind(arch.kind)) {
     const std::size_t per = arch.kind == "cnn" ? 2 : 4;
+    if (arch.padding == "valid") {  // the dropped border pixels get no gradient
+      const Index f = pass.layers.back().y.rows();
+      const std::vector<Index> keep = interior_pixels(arch.height, arch.width);
+      MatOf<S> full = MatOf<S>::Zero(pass.layers.back().y.size() / batch, batch);
+      for (std::size_t k = 0; k < keep.size(); ++k) full.middleRows(f * keep[k], f) = dfeat.middleRows(f * Index(k), f);
+      dfeat = std::move(full);
+    }
     MatOf<S> dy = std::move(dfeat);  // F*HW x B: the last y's layout, F x HW*B
     for (int l = layers - 1; l >= 0; --l) {
       const LayerCache<S>& c = pass.layers[static_cast<std::size_t>(l)];

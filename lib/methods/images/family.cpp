@@ -21,10 +21,22 @@ class ImageTrainer : public methods::Trainer {
     const bool lconv = k == "lconv" || k == "lconv-random", shallow = k == "fc-shallow";
     auto& t = o_.train;
     auto& a = o_.arch;
+    app.add_option("--protocol", protocol_,
+                   "symlearn | dehmamy2021: the authors' code (Glorot init, RMSprop 1e-3, batch 32, 30 epochs; cnn "
+                   "valid padding; fc a Dense((n+1)*d_h) bottleneck first); options given explicitly win")
+        ->check(CLI::IsMember({"symlearn", "dehmamy2021"}))
+        ->capture_default_str();
     epochs_ = app.add_option("--epochs", t.epochs, "Epochs over /train (with --resume: the new total)")->capture_default_str();
-    app.add_option("--batch", t.batch, "Mini-batch size")->capture_default_str();
-    app.add_option("--lr", t.lr, "Learning rate")->capture_default_str();
-    app.add_option("--optimizer", t.optimizer, "adam | rmsprop")->capture_default_str();
+    batch_ = app.add_option("--batch", t.batch, "Mini-batch size")->capture_default_str();
+    lr_ = app.add_option("--lr", t.lr, "Learning rate")->capture_default_str();
+    optimizer_ = app.add_option("--optimizer", t.optimizer, "adam | rmsprop (rho 0.9, eps 1e-7, as Keras)")->capture_default_str();
+    init_ = app.add_option("--init", a.init, "he | glorot (Keras's Glorot scales; README, L-conv)")->capture_default_str();
+    if (k == "cnn")
+      padding_ = app.add_option("--padding", a.padding, "same | valid (1 layer: the border outputs dropped)")
+                     ->capture_default_str();
+    if (k == "fc")
+      bottleneck_ = app.add_option("--bottleneck", a.bottleneck, "> 0: a dense layer of this width first")
+                        ->capture_default_str();
     app.add_option("--precision", precision_, "Arithmetic of training: float32 | float64")->capture_default_str();
     if (!shallow) app.add_option("--layers", a.layers, "Layers (1 or 2)")->capture_default_str();
     const std::string of = shallow ? " of the 1-layer lconv whose parameter count --hidden 0 matches" : "";
@@ -56,15 +68,34 @@ class ImageTrainer : public methods::Trainer {
     o_.train.seed = c.seed;
     o_.threads = c.threads;
     o_.quiet = c.quiet;
+    if (protocol_ == "dehmamy2021") apply_dehmamy2021();
     o_.epochs_given = epochs_->count() > 0;
     o_.train.precision = learn::precision_from_name(precision_);
     return run_classifier_training(o_);
   }
 
  private:
+  // The authors' code (nimadehmamy/L-conv-code, run_test.py): Keras defaults
+  // (Glorot, RMSprop lr 1e-3), batch 32, 30 epochs, Conv2D's valid padding,
+  // the FC baseline Dense(kernel * hidden = (n+1) d_h) -> Dense(HW F).
+  void apply_dehmamy2021() {
+    auto unset = [](CLI::Option* opt) { return opt && opt->count() == 0; };
+    auto& t = o_.train;
+    auto& a = o_.arch;
+    if (unset(init_)) a.init = "glorot";
+    if (unset(optimizer_)) t.optimizer = "rmsprop";
+    if (unset(lr_)) t.lr = 1e-3;
+    if (unset(batch_)) t.batch = 32;
+    if (unset(epochs_)) t.epochs = 30;
+    if (unset(padding_)) a.padding = "valid";
+    if (unset(bottleneck_)) a.bottleneck = (a.generators + 1) * a.rank;
+  }
+
   ClassifierSessionOptions o_;
   std::string precision_ = "float32";
-  CLI::Option* epochs_ = nullptr;
+  std::string protocol_ = "symlearn";
+  CLI::Option *epochs_ = nullptr, *batch_ = nullptr, *lr_ = nullptr, *optimizer_ = nullptr, *init_ = nullptr,
+              *padding_ = nullptr, *bottleneck_ = nullptr;
 };
 
 methods::EvalResult eval(const io::Reader& model_file, const methods::EvalRequest& q) {

@@ -37,8 +37,13 @@ void save_classifier(const std::string& target, const std::string& created_by, c
   w.log("step_loss", st.log.step_loss);
   w.log("epoch_loss", st.log.epoch_loss);
   w.log("epoch_accuracy", st.log.epoch_accuracy);
+  if (!st.log.epoch_val_accuracy.empty()) {
+    w.log("epoch_val_accuracy", st.log.epoch_val_accuracy);
+    w.log("epoch_test_accuracy", st.log.epoch_test_accuracy);
+  }
   w.log_description("step_loss: cross-entropy of each mini-batch; epoch_loss, epoch_accuracy: means over each "
-                    "epoch's mini-batches (training data, while training)");
+                    "epoch's mini-batches (training data, while training); epoch_val_accuracy, "
+                    "epoch_test_accuracy (tasks with /val): /val and /test accuracy after each epoch");
   // Moments are stored as float64 whatever the run's precision.
   const learn::Adam opt = st.options.precision == learn::Precision::float32 ? st.opt32.cast<double>() : st.opt;
   if (opt.step > 0) {
@@ -85,8 +90,13 @@ LoadedClassifier load_classifier(const io::Reader& f) {
   st.log.step_loss = r.log("step_loss");
   st.log.epoch_loss = r.log("epoch_loss");
   st.log.epoch_accuracy = r.log("epoch_accuracy");
+  st.log.epoch_val_accuracy = r.log("epoch_val_accuracy");
+  st.log.epoch_test_accuracy = r.log("epoch_test_accuracy");
   if (st.log.epoch_loss.size() != st.log.epoch_accuracy.size())
     r.fail("/log/epoch_loss and /log/epoch_accuracy differ in length");
+  if (st.log.epoch_val_accuracy.size() > st.log.epoch_loss.size() ||
+      st.log.epoch_test_accuracy.size() != st.log.epoch_val_accuracy.size())
+    r.fail("/log/epoch_val_accuracy and /log/epoch_test_accuracy do not fit /log/epoch_loss");
   if (const std::int64_t step = r.optimizer_step(); step > 0) {
     st.opt.step = step;
     for (const auto& p : st.model.params) {

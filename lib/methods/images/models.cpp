@@ -26,6 +26,31 @@ Mat randn(Rng& rng, Index r, Index c, double std) {
   return m;
 }
 
+// Keras's glorot_normal: a normal truncated at 2 std, rescaled to variance std^2.
+Mat truncated_randn(Rng& rng, Index r, Index c, double std) {
+  Mat m(r, c);
+  for (Index j = 0; j < c; ++j)
+    for (Index i = 0; i < r; ++i) {
+      double z;
+      do z = rng.normal();
+      while (std::abs(z) > 2);
+      m(i, j) = std / 0.87962566103423978 * z;
+    }
+  return m;
+}
+
+Mat uniform(Rng& rng, Index r, Index c, double bound) {
+  Mat m(r, c);
+  for (Index j = 0; j < c; ++j)
+    for (Index i = 0; i < r; ++i) m(i, j) = rng.uniform(-bound, bound);
+  return m;
+}
+
+// Glorot scales from fans (Keras: a 3-D [S, R, K] tensor has fan_in S*R,
+// fan_out S*K).
+double glorot_std(double fan_in, double fan_out) { return std::sqrt(2.0 / (fan_in + fan_out)); }
+double glorot_bound(double fan_in, double fan_out) { return std::sqrt(6.0 / (fan_in + fan_out)); }
+
 ImageParam make(std::string name, Mat value, std::string role, std::vector<std::uint64_t> stored, bool side = false) {
   ImageParam p;
   p.name = std::move(name);
@@ -48,12 +73,19 @@ void ImageArch::validate() const {
   if (generators < 1 || generators > 256) throw InputError("--generators must be in [1, 256]");
   if (rank < 1 || rank > pixels()) throw InputError("--rank must be in [1, " + std::to_string(pixels()) + "] (pixels per image)");
   if (hidden < 0) throw InputError("--hidden must be >= 0");
+  if (bottleneck < 0 || bottleneck > 1 << 16) throw InputError("--bottleneck must be in [0, 65536]");
+  if (bottleneck > 0 && kind != "fc") throw InputError("--bottleneck is for the fc model");
+  if (padding != "same" && padding != "valid") throw InputError("--padding must be same or valid, not " + padding);
+  if (padding == "valid" && (kind != "cnn" || layers != 1 || height < 3 || width < 3))
+    throw InputError("--padding valid is for a 1-layer cnn on images of at least 3x3 pixels");
+  if (init != "he" && init != "glorot") throw InputError("--init must be he or glorot, not " + init);
 }
 
 nlohmann::json ImageArch::to_json() const {
   return {{"kind", kind},       {"height", height},   {"width", width},           {"channels", channels},
           {"classes", classes}, {"layers", layers},   {"filters", filters},       {"generators", generators},
-          {"rank", rank},       {"hidden", hidden}};
+          {"rank", rank},       {"hidden", hidden},   {"bottleneck", bottleneck}, {"padding", padding},
+          {"init", init}};
 }
 
 ImageArch ImageArch::from_json(const nlohmann::json& j) {
@@ -69,6 +101,9 @@ ImageArch ImageArch::from_json(const nlohmann::json& j) {
     a.generators = j.at("generators").get<int>();
     a.rank = j.at("rank").get<int>();
     a.hidden = j.at("hidden").get<int>();
+    a.bottleneck = j.value("bottleneck", 0);  // files before issue 16 have none of these three
+    a.padding = j.value("padding", std::string("same"));
+    a.init = j.value("init", std::string("he"));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("the model architecture in the config is incomplete: ") + e.what());
   }
@@ -111,19 +146,30 @@ ImageModel ImageModel::init(const ImageArch& arch, Rng& rng) {
   ImageModel m;
   m.arch = arch;
   const Index hw = arch.pixels(), n = arch.generators, dh = arch.rank, f = arch.filters, k = arch.classes;
+  const bool glorot = arch.init == "glorot";
+  // A dense or convolution kernel (fan_in x fan_out): He normal, or Glorot uniform.
+  auto kernel = [&](Index rows, Index cols, double fan_in, double fan_out) {
+    return glorot ? uniform(rng, rows, cols, glorot_bound(fan_in, fan_out)) : randn(rng, rows, cols, std::sqrt(2.0 / fan_in));
+  };
   using U64 = std::uint64_t;
   Index c = arch.channels;
   Index features = 0;
   if (arch.kind == "lconv" || arch.kind == "lconv-random") {
     for (int l = 1; l <= arch.layers; ++l) {
       const std::string p = "layer" + std::to_string(l) + ".";
-      auto u = make(p + "U", randn(rng, hw, n * dh, 1.0 / std::sqrt(double(dh))), "symmetry", {U64(n), U64(hw), U64(dh)}, true);
-      auto v = make(p + "V", randn(rng, n * dh, hw, 1.0 / std::sqrt(double(hw))), "symmetry", {U64(n), U64(dh), U64(hw)});
+      // he: U ~ N(0, 1/d_h), V ~ N(0, 1/HW), so that |L_i h| ~ |h|. glorot:
+      // Keras's on the [n, HW, d_h] and [n, d_h, HW] tensors, |L_i h| ~ 0.025 |h|.
+      const double gl = glorot_std(double(n * hw), double(n * dh));
+      Mat uv = glorot ? truncated_randn(rng, hw, n * dh, gl) : randn(rng, hw, n * dh, 1.0 / std::sqrt(double(dh)));
+      auto u = make(p + "U", std::move(uv), "symmetry", {U64(n), U64(hw), U64(dh)}, true);
+      uv = glorot ? truncated_randn(rng, n * dh, hw, gl) : randn(rng, n * dh, hw, 1.0 / std::sqrt(double(hw)));
+      auto v = make(p + "V", std::move(uv), "symmetry", {U64(n), U64(dh), U64(hw)});
       u.trainable = v.trainable = arch.kind == "lconv";
       m.params.push_back(std::move(u));
       m.params.push_back(std::move(v));
-      m.params.push_back(make(p + "W", randn(rng, (n + 1) * c, f, std::sqrt(2.0 / double((n + 1) * c))), "weights",
-                              {U64(n + 1), U64(c), U64(f)}));
+      Mat w = glorot ? truncated_randn(rng, (n + 1) * c, f, glorot_std(double((n + 1) * c), double((n + 1) * f)))
+                     : randn(rng, (n + 1) * c, f, std::sqrt(2.0 / double((n + 1) * c)));
+      m.params.push_back(make(p + "W", std::move(w), "weights", {U64(n + 1), U64(c), U64(f)}));
       m.params.push_back(make(p + "b", Mat::Zero(1, f), "weights", {1, U64(f)}));
       c = f;
     }
@@ -131,16 +177,22 @@ ImageModel ImageModel::init(const ImageArch& arch, Rng& rng) {
   } else if (arch.kind == "cnn") {
     for (int l = 1; l <= arch.layers; ++l) {
       const std::string p = "layer" + std::to_string(l) + ".";
-      m.params.push_back(make(p + "W", randn(rng, 9 * c, f, std::sqrt(2.0 / double(9 * c))), "weights", {9, U64(c), U64(f)}));
+      m.params.push_back(make(p + "W", kernel(9 * c, f, double(9 * c), double(9 * f)), "weights", {9, U64(c), U64(f)}));
       m.params.push_back(make(p + "b", Mat::Zero(1, f), "weights", {1, U64(f)}));
       c = f;
     }
-    features = hw * c;
+    features = (arch.padding == "valid" ? Index(arch.height - 2) * (arch.width - 2) : hw) * c;
   } else if (arch.kind == "fc") {
     Index d = hw * c;
+    if (arch.bottleneck > 0) {
+      const Index h = arch.bottleneck;
+      m.params.push_back(make("bottleneck.W", kernel(d, h, double(d), double(h)), "weights", {U64(d), U64(h)}));
+      m.params.push_back(make("bottleneck.b", Mat::Zero(1, h), "weights", {1, U64(h)}));
+      d = h;
+    }
     for (int l = 1; l <= arch.layers; ++l) {
       const std::string p = "layer" + std::to_string(l) + ".";
-      m.params.push_back(make(p + "W", randn(rng, d, hw * f, std::sqrt(2.0 / double(d))), "weights", {U64(d), U64(hw * f)}));
+      m.params.push_back(make(p + "W", kernel(d, hw * f, double(d), double(hw * f)), "weights", {U64(d), U64(hw * f)}));
       m.params.push_back(make(p + "b", Mat::Zero(1, hw * f), "weights", {1, U64(hw * f)}));
       d = hw * f;
     }
@@ -157,12 +209,13 @@ ImageModel ImageModel::init(const ImageArch& arch, Rng& rng) {
       h = std::max<Index>(1, (target - k) / (d + 1 + k));
       m.arch.hidden = static_cast<int>(h);
     }
-    m.params.push_back(make("hidden.W", randn(rng, d, h, std::sqrt(2.0 / double(d))), "weights", {U64(d), U64(h)}));
+    m.params.push_back(make("hidden.W", kernel(d, h, double(d), double(h)), "weights", {U64(d), U64(h)}));
     m.params.push_back(make("hidden.b", Mat::Zero(1, h), "weights", {1, U64(h)}));
     features = h;
   }
-  m.params.push_back(make("dense.W", randn(rng, features, k, 1.0 / std::sqrt(double(features))), "weights",
-                          {U64(features), U64(k)}));
+  Mat head = glorot ? uniform(rng, features, k, glorot_bound(double(features), double(k)))
+                    : randn(rng, features, k, 1.0 / std::sqrt(double(features)));
+  m.params.push_back(make("dense.W", std::move(head), "weights", {U64(features), U64(k)}));
   m.params.push_back(make("dense.b", Mat::Zero(1, k), "weights", {1, U64(k)}));
   return m;
 }
@@ -237,6 +290,13 @@ Mat shift_matrix(int height, int width, int dy, int dx) {
   return s;
 }
 
+std::vector<Index> interior_pixels(int height, int width) {
+  std::vector<Index> idx;
+  for (int r = 1; r + 1 < height; ++r)
+    for (int c = 1; c + 1 < width; ++c) idx.push_back(Index(r) * width + c);
+  return idx;
+}
+
 Var conv3x3_layer(const Var& a, int height, int width, const Var& w, const Var& b, Index batch) {
   const Index hw = a.rows(), c = a.cols() / batch;
   std::vector<Var> terms;
@@ -262,10 +322,14 @@ Var ImageModel::forward(const std::vector<Var>& p, const Mat& x) const {
         t += 4;
       }
     }
+    if (arch.padding == "valid") {
+      // Keep the interior pixels' rows of a (HW x B*F), then flatten.
+      a = ad::gather_rows(a, interior_pixels(arch.height, arch.width));
+    }
     feat = columns_to_features(a, batch);
   } else {
     feat = ad::constant(x);
-    const int dense_layers = arch.kind == "fc" ? arch.layers : 1;
+    const int dense_layers = static_cast<int>(p.size() / 2) - 1;
     for (int l = 0; l < dense_layers; ++l) {
       feat = ad::relu(ad::add_row(ad::matmul(feat, p[t]), p[t + 1]));
       t += 2;

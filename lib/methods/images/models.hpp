@@ -12,10 +12,11 @@
 // reshape of (L_i A) to (HW*B x C) is free to mix channels.
 //
 // Models: lconv, lconv-random (the U_i, V_i random and frozen), cnn
-// (3x3 convolution, the 8 neighbour shifts + identity), fc (L-conv's shapes,
-// HW*C -> HW*F, without weight sharing), fc-shallow (one hidden layer whose
-// width matches lconv's parameter count). Every kind ends with flatten and a
-// dense softmax classifier.
+// (3x3 convolution, the 8 neighbour shifts + identity; `valid` padding drops
+// the border outputs), fc (L-conv's shapes, HW*C -> HW*F, without weight
+// sharing; with a bottleneck, Dense(k) first: the authors' FC baseline),
+// fc-shallow (one hidden layer whose width matches lconv's parameter count).
+// Every kind ends with flatten and a dense softmax classifier.
 #pragma once
 
 #include "ad/ad.hpp"
@@ -37,6 +38,10 @@ struct ImageArch {
   int generators = 8;   // learned L_i (plus L_0 = I)
   int rank = 8;         // d_h
   int hidden = 0;       // fc-shallow width (0: match lconv's parameter count)
+  int bottleneck = 0;   // fc: > 0 puts a dense layer of this width first (the authors' FC: 72)
+  std::string padding = "same";  // cnn: same | valid (1 layer; the border outputs dropped)
+  std::string init = "he";       // he | glorot (Keras's: truncated-normal Glorot on L-conv's tensors,
+                                 // uniform Glorot on convolution and dense kernels; Dehmamy et al.'s code)
 
   int pixels() const { return height * width; }
   void validate() const;  // InputError
@@ -94,6 +99,8 @@ std::vector<std::pair<int, int>> conv_offsets();
 std::vector<ad::Index> shift_index(int height, int width, int dy, int dx);
 // The same as an HW x HW matrix S with (S h)[p] = h[p + (dy, dx)].
 ad::Mat shift_matrix(int height, int width, int dy, int dx);
+// Pixels a valid 3x3 convolution keeps: every pixel off the border, row-major.
+std::vector<ad::Index> interior_pixels(int height, int width);
 // Pre-activation of a 3x3 convolution (zero padding): W (9*C x F) stacked in
 // conv_offsets() order, b (1 x F). Returns HW x B*F.
 ad::Var conv3x3_layer(const ad::Var& a, int height, int width, const ad::Var& w, const ad::Var& b, ad::Index batch);

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -99,13 +100,25 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
   hooks.on_epoch = [&](const SupervisedState& s) {
     if (bar) bar->finish();
     bar.reset();
-    if (!o.quiet && !isatty(STDERR_FILENO))
+    if (!o.quiet && (!isatty(STDERR_FILENO) || !s.log.epoch_val_accuracy.empty()))
       std::cerr << "meta-train: " << kind << " epoch " << s.epoch << "/" << s.options.epochs << " loss "
-                << fmt4(s.log.epoch_loss.back()) << " accuracy " << fmt4(s.log.epoch_accuracy.back()) << std::endl;
+                << fmt4(s.log.epoch_loss.back()) << " accuracy " << fmt4(s.log.epoch_accuracy.back())
+                << (s.log.epoch_val_accuracy.empty() ? "" : " val " + fmt4(s.log.epoch_val_accuracy.back()))
+                << std::endl;
   };
   hooks.on_checkpoint = [&](const SupervisedState& state) { run.checkpoint(save(state), where(state)); };
   hooks.checkpoint_every = o.checkpoint_every;
   hooks.stop = run.stop();
+  // A /val split (gen-tasks --val-fraction): /val and /test accuracy after every epoch.
+  std::optional<tasks::ImageSplit> val, test;
+  if (tasks_file.has("/val")) {
+    val = tasks::load_image_split(tasks_file, "/val");
+    test = tasks::load_image_split(tasks_file, "/test");
+    check_fits(st.model.arch, *val, tasks_file.name());
+    check_fits(st.model.arch, *test, tasks_file.name());
+    hooks.val = &*val;
+    hooks.test = &*test;
+  }
 
   const long first_steps = static_cast<long>(st.log.step_loss.size());
   const auto train_start = std::chrono::steady_clock::now();
@@ -137,6 +150,16 @@ nlohmann::json run_classifier_training(const ClassifierSessionOptions& o) {
       {"threads", o.threads},
       {"peak_rss_mib", cli::peak_rss_mib()},
       {"output", o.output}};
+  if (const auto& va = st.log.epoch_val_accuracy; !va.empty()) {
+    // The authors' number: the best epoch's validation accuracy; beside it the
+    // test accuracy of that epoch and of the last.
+    const std::size_t best = std::size_t(std::max_element(va.begin(), va.end()) - va.begin());
+    summary["best_val_accuracy"] = va[best];
+    summary["best_epoch"] = best + 1;
+    summary["test_accuracy_at_best_epoch"] = st.log.epoch_test_accuracy[best];
+    summary["final_test_accuracy"] = st.log.epoch_test_accuracy.back();
+    summary["val_examples"] = val ? val->size() : 0;
+  }
   if (!o.quiet) {
     char line[256];
     std::snprintf(line, sizeof line, "meta-train: %s, %ld parameters, %ld epochs in %.1f s, final train loss %s, accuracy %s",

@@ -167,20 +167,25 @@ SupervisedStatus train_classifier(SupervisedState& st, const tasks::ImageSplit& 
     st.run_loss = st.run_correct = st.run_seen = 0;
     st.batch = 0;
     ++st.epoch;
+    const learn::Precision prec = st.options.precision;
+    if (hooks.val) st.log.epoch_val_accuracy.push_back(evaluate_classifier(st.model, *hooks.val, 64, prec).accuracy);
+    if (hooks.test) st.log.epoch_test_accuracy.push_back(evaluate_classifier(st.model, *hooks.test, 64, prec).accuracy);
     if (hooks.on_epoch) hooks.on_epoch(st);
   }
   return SupervisedStatus::done;
 }
 
-ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch) {
+namespace {
+template <class S>
+ClassifierEval evaluate_as(const images::ImageModel& model, const tasks::ImageSplit& data, int batch) {
   ClassifierEval r;
   const int k = model.arch.classes;
   r.confusion = Eigen::MatrixXi::Zero(k, k);
-  const Weights<double> weights(model);  // the hand-written forward pass, in double
+  const Weights<S> weights(model);  // the hand-written forward pass
   double loss = 0;
   for (long first = 0; first < data.size(); first += batch) {
     const long count = std::min<long>(batch, data.size() - first);
-    const ad::Mat logits = forward_logits<double>(weights, data.x.middleRows(first, count));
+    const ad::Mat logits = forward_logits<S>(weights, data.x.middleRows(first, count).cast<S>()).template cast<double>();
     for (long i = 0; i < count; ++i) {
       ad::Index best;
       logits.row(i).maxCoeff(&best);
@@ -194,6 +199,13 @@ ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks:
   r.accuracy = r.n ? double(r.confusion.trace()) / double(r.n) : 0.0;
   r.loss = r.n ? loss / double(r.n) : 0.0;
   return r;
+}
+}  // namespace
+
+ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch,
+                                   learn::Precision precision) {
+  return precision == learn::Precision::float32 ? evaluate_as<float>(model, data, batch)
+                                                : evaluate_as<double>(model, data, batch);
 }
 
 }  // namespace symlearn::images

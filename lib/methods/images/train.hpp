@@ -37,6 +37,9 @@ struct SupervisedOptions {
 struct SupervisedLog {
   std::vector<double> step_loss;                 // every mini-batch
   std::vector<double> epoch_loss, epoch_accuracy;  // running means over each epoch's batches
+  // With a /val split: accuracy on /val and /test after every epoch (the
+  // authors' protocol reports the best epoch's validation accuracy).
+  std::vector<double> epoch_val_accuracy, epoch_test_accuracy;
 };
 
 struct SupervisedState {
@@ -58,6 +61,9 @@ struct SupervisedHooks {
   std::function<void(const SupervisedState&)> on_checkpoint;
   long checkpoint_every = 0;  // batches; 0: never
   const std::atomic<bool>* stop = nullptr;
+  // Evaluated after every epoch into the log when given (before on_epoch).
+  const tasks::ImageSplit* val = nullptr;
+  const tasks::ImageSplit* test = nullptr;
 };
 
 enum class SupervisedStatus { done, interrupted };
@@ -82,6 +88,9 @@ struct ClassifierEval {
   double accuracy = 0, loss = 0;
   Eigen::MatrixXi confusion;  // classes x classes: rows true label, columns predicted
 };
-ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch = 500);
+// In double, or float (the per-epoch /val and /test checks of a float32 run);
+// batches of 64 keep the buffers small enough to be reused, not mapped anew.
+ClassifierEval evaluate_classifier(const images::ImageModel& model, const tasks::ImageSplit& data, int batch = 64,
+                                   learn::Precision precision = learn::Precision::float64);
 
 }  // namespace symlearn::images

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-sharing-gaussian repro-lconv sanitize clean
+.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-sharing-gaussian repro-lconv repro-lie-discovery sanitize clean
 
 all: build
 
@@ -55,9 +55,15 @@ repro-sharing: build
 repro-sharing-gaussian: build
 	@BIN=$(BUILD)/bin sh tests/repro/sharing_gaussian.sh
 
-# L-conv vs CNN / FC baselines on plain, rotated and rotated+scrambled images (minutes).
+# L-conv vs CNN / FC baselines on plain, rotated and rotated+scrambled Fashion-MNIST, the authors' protocol
+# (hours on 2 cores; resumable per cell, results in out/repro-lconv-dehmamy2021/cells.jsonl).
+# PROTOCOL=symlearn: the older quick table (builtin glyphs, a Fashion-MNIST subset; minutes).
 repro-lconv: build
-	@BIN=$(BUILD)/bin EPOCHS=$(or $(EPOCHS),10) FEPOCHS=$(or $(FEPOCHS),3) sh tests/repro/lconv.sh
+	@BIN=$(BUILD)/bin PROTOCOL=$(or $(PROTOCOL),dehmamy2021) sh tests/repro/lconv.sh
+
+# Generator discovery with a ground truth (L-conv's appendix C): |cos| with the true generator (minutes; resumable).
+repro-lie-discovery: build
+	@BIN=$(BUILD)/bin sh tests/repro/lie_discovery.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -1,6 +1,7 @@
 #include "methods/registry.hpp"
 
 #include "learn/model_file.hpp"
+#include "methods/generators/family.hpp"
 #include "methods/images/family.hpp"
 #include "methods/msr/family.hpp"
 #include "methods/sharing/family.hpp"
@@ -37,7 +38,7 @@ Family guarded(Family f) {
 const std::vector<Family>& families() {
   // One line per family, in the order meta-train --help lists them.
   static const std::vector<Family> all = {guarded(msr::family()), guarded(sharing::family()),
-                                          guarded(images::family())};
+                                          guarded(images::family()), guarded(generators::family())};
   return all;
 }
 

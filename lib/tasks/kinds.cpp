@@ -1,8 +1,10 @@
 #include "tasks/kinds.hpp"
 
 #include "cli/cli.hpp"
+#include "util/error.hpp"
 #include "util/human_bytes.hpp"
 #include "io/h5.hpp"
+#include "tasks/generator_pairs.hpp"
 #include "tasks/images.hpp"
 #include "tasks/locally_connected.hpp"
 #include "tasks/sharing_tasks.hpp"
@@ -214,6 +216,49 @@ class RotatedScrambled : public Kind {
   CLI::Option *interp_ = nullptr, *pixels_ = nullptr, *val_ = nullptr;
 };
 
+// Generator discovery with a ground truth (issue 16).
+class GeneratorPairsKind : public Kind {
+ public:
+  std::string name() const override { return "generator-pairs"; }
+  std::string description() const override {
+    return "Pairs (x, G_t x) for discovering a Lie generator with the answer known (L-conv, Dehmamy et al. 2021,\n"
+           "appendix C): random images turned by t degrees, or 1-D signals shifted by t pixels, with\n"
+           "Shannon-Whittaker (periodic sinc) interpolation, whose generator L = dG/dt at 0 is exact.";
+  }
+  std::string footer() const override {
+    return "Writes /train, /test (x, y float64 [1,N,d]) and /truth (generator [d,d]: per radian, or per pixel;\n"
+           "train_amount, test_amount [N]).\n"
+           "e.g.: gen-tasks generator-pairs --size 7 --amount 5 -o pairs.h5 && meta-train lie-generator pairs.h5 -o g.h5\n"
+           "      gen-tasks generator-pairs --size 20 --range -10,10 --signal smooth --pairs 4000 -o range.h5";
+  }
+  void add_options(CLI::App& app) override {
+    app.add_option("--transform", spec_.transform, "rotation (images) | shift (1-D signals)")->capture_default_str();
+    app.add_option("--size", spec_.size, "Image side (rotation) or signal length (shift)")->capture_default_str();
+    app.add_option("--signal", spec_.signal, "noise: i.i.d. N(0,1) | smooth: band-limited, |frequency| <= size/4")
+        ->capture_default_str();
+    app.add_option("--amount", spec_.amount, "Fixed t: degrees (rotation) or pixels (shift)")->capture_default_str();
+    app.add_option("--range", range_, "LO,HI: t uniform in [LO, HI] per pair instead of --amount")->delimiter(',')
+        ->expected(2);
+    app.add_option("--pairs", spec_.pairs, "Training pairs")->capture_default_str();
+    app.add_option("--test-pairs", spec_.test_pairs, "Test pairs")->capture_default_str();
+    app.add_option("--noise", spec_.noise, "Std of Gaussian noise added to y")->capture_default_str();
+  }
+  KindResult run(const KindContext& c) override {
+    if (range_.size() == 2) {
+      spec_.range_lo = range_[0];
+      spec_.range_hi = range_[1];
+      if (!(spec_.range_hi > spec_.range_lo)) throw InputError("--range LO,HI needs LO < HI");
+    }
+    spec_.seed = c.seed;
+    spec_.validate();
+    return write_with_summary(c, spec_.config(), 1, [&](io::Writer& out) { write_generator_pairs(spec_, out); });
+  }
+
+ private:
+  GeneratorPairsSpec spec_;
+  std::vector<double> range_;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<Kind>> kinds() {
@@ -222,6 +267,7 @@ std::vector<std::unique_ptr<Kind>> kinds() {
   all.push_back(std::make_unique<SumOfNumbers>());
   all.push_back(std::make_unique<GaussianSharing>());
   all.push_back(std::make_unique<RotatedScrambled>());
+  all.push_back(std::make_unique<GeneratorPairsKind>());
   return all;
 }
 

@@ -50,11 +50,12 @@ TEST_CASE("registry: every model belongs to exactly one family, and every family
       CHECK(f.trainer(m.name) != nullptr);
     }
   }
-  CHECK(models == 15);
+  CHECK(models == 16);
   CHECK(methods::find_family("msr-fc")->name == "msr");
   CHECK(methods::find_family("sharing-all")->name == "sharing");
   CHECK(methods::find_family("sharing-brute")->name == "sharing");
   CHECK(methods::find_family("fc-shallow")->name == "images");
+  CHECK(methods::find_family("lie-generator")->name == "generators");
   CHECK(methods::find_family("msr-xx") == nullptr);
   CHECK(methods::find_family("") == nullptr);
   // Only MSR's symmetry matrices take prox-regularize.

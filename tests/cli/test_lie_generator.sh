@@ -44,6 +44,7 @@ expect_error 2 "transform must be" "$G" generator-pairs --transform scale -o "$W
 expect_error 2 "size must be in" "$G" generator-pairs --size 100 -o "$WORK/out.h5"
 expect_error 2 "LO < HI" "$G" generator-pairs --range=2,1 -o "$WORK/out.h5"
 expect_error 2 "method must be" "$M" lie-generator --method svd "$WORK/p.h5" -o "$WORK/out.h5"
+expect_error 2 "keep-smallest must be in" "$M" lie-generator --keep-smallest 0 "$WORK/p.h5" -o "$WORK/out.h5"
 "$G" locally-connected --tasks 10 --input-dim 8 --quiet -o "$WORK/lc.h5"
 expect_error 2 "not transformation pairs" "$M" lie-generator "$WORK/lc.h5" -o "$WORK/out.h5"
 expect_error 2 "has no /truth/generator" "$I" --truth "$WORK/lc.h5" "$WORK/lstsq.h5"

@@ -6,6 +6,7 @@
 
 #include <unsupported/Eigen/MatrixFunctions>
 
+#include <algorithm>
 #include <cmath>
 
 namespace symlearn::generators {
@@ -24,6 +25,7 @@ void DiscoverOptions::validate() const {
   if (restarts < 1 || restarts > 1000) throw InputError("--restarts must be in [1, 1000]");
   if (steps < 1 || steps > 10'000'000) throw InputError("--steps must be in [1, 10000000]");
   if (!(lr > 0) || !std::isfinite(lr)) throw InputError("--lr must be > 0");
+  if (!(keep_smallest > 0 && keep_smallest <= 1)) throw InputError("--keep-smallest must be in (0, 1]");
 }
 
 namespace {
@@ -112,7 +114,23 @@ Discovery als(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
 // maximises sum_i <p_i, L x_i>^2 / sum_i |L x_i|^2 (p_i = d_i / |d_i|), the
 // top eigenvector of L -> (sum_i p_i p_i^T L x_i x_i^T)(X X^T)^-1, found by
 // power iteration. A linear eigenproblem: no local minima, unlike als.
-Discovery spectral(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
+Discovery spectral(const MatrixXd& x_all, const MatrixXd& y_all, const DiscoverOptions& o) {
+  // --keep-smallest: only the pairs moved least (|y - x| / |x|), i.e. the
+  // smallest |t_i|, where G_t is closest to exp(t L).
+  MatrixXd x = x_all, y = y_all;
+  if (o.keep_smallest < 1) {
+    std::vector<std::pair<double, Eigen::Index>> moved;
+    for (Eigen::Index i = 0; i < x_all.cols(); ++i)
+      moved.push_back({(y_all.col(i) - x_all.col(i)).norm() / std::max(x_all.col(i).norm(), 1e-300), i});
+    std::sort(moved.begin(), moved.end());
+    const Eigen::Index keep = std::max<Eigen::Index>(1, Eigen::Index(std::ceil(o.keep_smallest * double(moved.size()))));
+    x.resize(x_all.rows(), keep);
+    y.resize(y_all.rows(), keep);
+    for (Eigen::Index k = 0; k < keep; ++k) {
+      x.col(k) = x_all.col(moved[std::size_t(k)].second);
+      y.col(k) = y_all.col(moved[std::size_t(k)].second);
+    }
+  }
   const Eigen::Index dim = x.rows(), n = x.cols();
   MatrixXd d = y - x, p = d;
   for (Eigen::Index i = 0; i < n; ++i) {

@@ -31,6 +31,7 @@ struct DiscoverOptions {
   double ridge = 1e-6;             // relative to the mean eigenvalue of X X^T
   int iterations = 300;            // spectral: power iterations; als: alternations per start
   int restarts = 3;                // als: starts (the first from lstsq's M - I)
+  double keep_smallest = 1;        // spectral: fit on this share of the pairs, those moved least
   bool per_pair = true;            // gd: one t_i per pair (false: y = x + L x)
   int steps = 2000;                // gd: Adam steps
   double lr = 1e-2;                // gd

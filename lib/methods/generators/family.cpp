@@ -56,6 +56,9 @@ class GeneratorTrainer : public methods::Trainer {
         ->capture_default_str();
     app.add_option("--restarts", o_.restarts, "als: starts (the first from lstsq's M - I, then random)")
         ->capture_default_str();
+    app.add_option("--keep-smallest", o_.keep_smallest,
+                   "spectral: fit on this share of the pairs, those moved least (smallest |t|)")
+        ->capture_default_str();
     app.add_option("--steps", o_.steps, "gd: full-batch Adam steps")->capture_default_str();
     app.add_option("--lr", o_.lr, "gd: Adam learning rate")->capture_default_str();
     app.add_flag("!--shared-amount", o_.per_pair, "gd: fit y = x + L x (one t for all pairs) instead of a t_i per pair");
@@ -81,7 +84,7 @@ class GeneratorTrainer : public methods::Trainer {
         {"training",
          {{"method", o_.method}, {"estimate", o_.estimate}, {"amount", amount_}, {"ridge", o_.ridge},
           {"iterations", o_.iterations}, {"restarts", o_.restarts}, {"steps", o_.steps}, {"lr", o_.lr},
-          {"per_pair", o_.per_pair}, {"chosen_start", r.chosen_start}}},
+          {"per_pair", o_.per_pair}, {"keep_smallest", o_.keep_smallest}, {"chosen_start", r.chosen_start}}},
         {"seed", c.seed}};
     learn::ModelWriter w(c.output, cli::created_by("meta-train"), "lie-generator", config,
                          learn::DatasetRecord::of(file, c.tasks_path));

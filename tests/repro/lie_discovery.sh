@@ -26,7 +26,7 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
     for setting in $SETTINGS; do
       kind=${setting%%:*} value=${setting#*:}
       if [ "$kind" = fixed ]; then t="--amount $value"; else t="--range=$value"; fi
-      data="$OUT/$size-$kind-$value-$SIGNAL.h5"
+      data="$OUT/$size-$kind-$value-$SIGNAL-$pairs.h5"
       for method in $METHODS; do
         key="$size $setting $method $pairs $SIGNAL"
         grep -q "\"key\": \"$key\"" "$RESULTS" && continue
@@ -39,7 +39,7 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
           *) opts="--method $method" ;;
         esac
         [ "$kind" = fixed ] && case $method in lstsq-*) opts="$opts --amount $value" ;; esac
-        model="$OUT/$size-$kind-$value-$SIGNAL-$method.h5"
+        model="$OUT/$size-$kind-$value-$SIGNAL-$pairs-$method.h5"
         # shellcheck disable=SC2086
         "$BIN/meta-train" lie-generator $opts --quiet --json "$data" -o "$model" >"$model.train.json"
         "$BIN/inspect-symmetry" --json --truth "$data" "$model" >"$model.inspect.json"

@@ -229,7 +229,7 @@ class GeneratorPairsKind : public Kind {
     return "Writes /train, /test (x, y float64 [1,N,d]) and /truth (generator [d,d]: per radian, or per pixel;\n"
            "train_amount, test_amount [N]).\n"
            "e.g.: gen-tasks generator-pairs --size 7 --amount 5 -o pairs.h5 && meta-train lie-generator pairs.h5 -o g.h5\n"
-           "      gen-tasks generator-pairs --size 20 --range -10,10 --signal smooth --pairs 4000 -o range.h5";
+           "      gen-tasks generator-pairs --size 20 --range -2,2 --pairs 4800 -o range.h5";
   }
   void add_options(CLI::App& app) override {
     app.add_option("--transform", spec_.transform, "rotation (images) | shift (1-D signals)")->capture_default_str();

@@ -61,7 +61,7 @@ class GeneratorTrainer : public methods::Trainer {
         ->capture_default_str();
     app.add_option("--steps", o_.steps, "gd: full-batch Adam steps")->capture_default_str();
     app.add_option("--lr", o_.lr, "gd: Adam learning rate")->capture_default_str();
-    app.add_flag("!--shared-amount", o_.per_pair, "gd: fit y = x + L x (one t for all pairs) instead of a t_i per pair");
+    app.add_flag("--shared-amount", shared_amount_, "gd: fit y = x + L x (one t for all pairs) instead of a t_i per pair");
   }
 
   nlohmann::json train(const methods::TrainContext& c) override {
@@ -71,6 +71,7 @@ class GeneratorTrainer : public methods::Trainer {
     const tasks::GeneratorPairs pairs = tasks::load_generator_pairs(file, "/train");
     refuse_input_as_output(c.output);
     o_.seed = c.seed;
+    o_.per_pair = !shared_amount_;
     // L per radian for rotations (the truth's unit), per pixel for shifts.
     o_.amount = pairs.transform == "rotation" ? amount_ * kPi / 180 : amount_;
     if (!c.quiet && pairs.x.cols() < pairs.dim)
@@ -108,6 +109,7 @@ class GeneratorTrainer : public methods::Trainer {
  private:
   DiscoverOptions o_;
   double amount_ = 1;
+  bool shared_amount_ = false;
 };
 
 methods::EvalResult eval(const io::Reader& model_file, const methods::EvalRequest& q) {
@@ -177,7 +179,7 @@ methods::Family family() {
   methods::Family f;
   f.name = "generators";
   f.title = "Lie-generator discovery from transformation pairs (gen-tasks generator-pairs)";
-  f.models = {{"lie-generator", "one generator L with y ~ exp(t L) x, by least squares, alternation or Adam",
+  f.models = {{"lie-generator", "one generator L with y ~ exp(t L) x: spectral fit, least squares, alternation or Adam",
                "Dehmamy et al. 2021, appendix C",
                "gen-tasks generator-pairs --size 7 --amount 5 -o pairs.h5 && meta-train lie-generator pairs.h5 -o g.h5"}};
   f.trainer = [](const std::string&) { return std::make_unique<GeneratorTrainer>(); };

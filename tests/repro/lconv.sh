@@ -104,9 +104,10 @@ cells = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(f"Protocol dehmamy2021, Fashion-MNIST; this run {int(sys.argv[2])} s; {len(cells)} cells in {sys.argv[1]}.")
 print("Accuracy: best epoch's /val accuracy (the authors' metric), /test at that epoch, /test after the last epoch;")
 print("mean over seeds (± half the range when 2 seeds). Generators (L-conv): locality (share of |L|^2 on pixel pairs")
-print("<= 1 step apart in the unscrambled image; a random matrix's in brackets) and shift-span share.\n")
-print("| variant | model | seeds | epochs | parameters | best val acc | test acc (best epoch) | test acc (last) | s/epoch | generators: locality (random) / shift-span |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("<= 1 step apart in the unscrambled image; a random matrix's in brackets) and shift-span share;")
+print("s/epoch includes the per-epoch /val and /test evaluation; wall s per cell: each seed's whole run.\n")
+print("| variant | model | seeds | epochs | parameters | best val acc | test acc (best epoch) | test acc (last) | s/epoch | wall s per cell | generators: locality (random) / shift-span |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 order_v = ["plain", "rotated", "rotated+scrambled"]
 order_m = ["lconv", "cnn", "fc", "fc-shallow", "lconv-random"]
 groups = {}
@@ -126,5 +127,5 @@ for (v, m, e) in sorted(groups, key=lambda k: (order_v.index(k[0]) if k[0] in or
     spe = sum(c["train_seconds"] for c in g) / len(g) / e
     print(f"| {v} | {m} | {len(g)} | {e} | {g[0]['parameters']} | {fmt([c['best_val_accuracy'] for c in g])} | "
           f"{fmt([c['test_accuracy_at_best_epoch'] for c in g])} | {fmt([c['final_test_accuracy'] for c in g])} | "
-          f"{spe:.1f} | {gen} |")
+          f"{spe:.1f} | {' / '.join(str(c['wall_seconds']) for c in g)} | {gen} |")
 PY

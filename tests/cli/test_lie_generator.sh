@@ -35,6 +35,11 @@ for m in lstsq spectral als gd; do
 done
 "$I" --truth "$WORK/p.h5" "$WORK/spectral.h5" | grep -q "^|cos|" || fail "inspect text has no |cos| line"
 "$E" --tasks "$WORK/p.h5" "$WORK/spectral.h5" | grep -q "first-order residual" || fail "eval text"
+"$I" --json --truth "$WORK/p.h5" --png "$WORK/g.png" "$WORK/spectral.h5" | $PY -c "
+import json, sys; j = json.load(sys.stdin); b = j['figure']['panels']
+assert [x['title'] for x in b][0] == 'learned L' and len(b) == 3 and b[0]['rows'] == 25, b
+" || fail "inspect --png layout"
+head -c 8 "$WORK/g.png" | od -An -tx1 | grep -q "89 50 4e 47" || fail "inspect --png did not write a PNG"
 expect_ok "$M" lie-generator --quiet "$WORK/s.h5" -o "$WORK/shift.h5"
 "$I" --json "$WORK/shift.h5" | $PY -c "import json,sys; j=json.load(sys.stdin); assert j['transform'] == 'shift' and 'abs_cosine' not in j" ||
   fail "inspect without --truth"

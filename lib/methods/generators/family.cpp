@@ -3,10 +3,12 @@
 #include "cli/cli.hpp"
 #include "learn/model_file.hpp"
 #include "methods/generators/discover.hpp"
+#include "plot/figure.hpp"
 #include "tasks/generator_pairs.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +19,12 @@ namespace symlearn::generators {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+std::string fmt_short(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct LoadedGenerator {
@@ -136,7 +144,6 @@ methods::EvalResult eval(const io::Reader& model_file, const methods::EvalReques
 }
 
 methods::Inspection inspect(const io::Reader& model_file, const methods::InspectRequest& q) {
-  if (q.figure) throw InputError("--png is not drawn for lie-generator models");
   const LoadedGenerator g = load_generator(model_file);
   const Eigen::MatrixXd& l = g.generator;
   const double n2 = l.squaredNorm();
@@ -169,6 +176,28 @@ methods::Inspection inspect(const io::Reader& model_file, const methods::Inspect
                   "scale * L_true)\n",
                   tf.name().c_str(), cos, scale);
     out.text += buf;
+    if (q.figure) {
+      // The learned L beside the truth at its best scale, and what is left.
+      plot::Panel a, b, c;
+      a.title = "learned L";
+      a.values = l;
+      b.title = "truth x " + fmt_short(scale);
+      b.values = scale * truth;
+      c.title = "learned - truth x scale";
+      c.values = l - scale * truth;
+      a.vmax = b.vmax = c.vmax = std::max(l.cwiseAbs().maxCoeff(), (scale * truth).cwiseAbs().maxCoeff());
+      a.subtitle = b.subtitle = c.subtitle = std::to_string(l.rows()) + " x " + std::to_string(l.cols()) + ", one colour scale";
+      out.figure = plot::compose_figure("lie-generator: " + model_file.name(),
+                                        {"|cos| with the truth " + fmt_short(cos) + "; " + g.transform + " on " +
+                                         std::to_string(g.size) + (g.transform == "rotation" ? " x " + std::to_string(g.size) + " pixels" : " samples")},
+                                        {a, b, c});
+    }
+  } else if (q.figure) {
+    plot::Panel a;
+    a.title = "learned L";
+    a.subtitle = std::to_string(l.rows()) + " x " + std::to_string(l.cols());
+    a.values = l;
+    out.figure = plot::compose_figure("lie-generator: " + model_file.name(), {g.transform + ", no truth given"}, {a});
   }
   return out;
 }

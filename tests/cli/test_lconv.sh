@@ -84,6 +84,12 @@ g = l['per_generator'][0]; assert 0 <= g['locality'] <= 1 and 0 <= g['covariance
 assert l['closure']['span_rank'] == 2
 " || fail "inspect-symmetry json"
 "$I" "$WORK/lconv.h5" | grep -q "^layer 1: 2 generators" || fail "inspect-symmetry text"
+# --png: each generator's centre-pixel row as an 8x8 image (2 generators per layer here).
+"$I" --json --truth "$WORK/rs.h5" --png "$WORK/lconv.png" "$WORK/lconv.h5" | $PY -c "
+import json, sys; p = json.load(sys.stdin)['figure']['panels']
+assert len(p) >= 2 and p[0]['title'] == 'layer 1 L1' and p[0]['rows'] == 8 and p[0]['cols'] == 8, p
+" || fail "inspect-symmetry --png on lconv"
+head -c 8 "$WORK/lconv.png" | od -An -tx1 | grep -q "89 50 4e 47" || fail "lconv --png is not a PNG"
 
 # The thread count changes nothing (the mini-batch slices are fixed).
 expect_ok "$M" lconv --epochs 1 --filters 4 --generators 2 --rank 2 --threads 1 --quiet "$WORK/rs.h5" -o "$WORK/t1.h5"

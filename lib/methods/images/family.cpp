@@ -4,8 +4,10 @@
 #include "methods/images/inspect.hpp"
 #include "methods/images/model_io.hpp"
 #include "methods/images/session.hpp"
+#include "plot/figure.hpp"
 #include "util/error.hpp"
 
+#include <cstdio>
 #include <optional>
 
 namespace symlearn::images {
@@ -109,13 +111,33 @@ methods::Inspection inspect(const io::Reader& file, const methods::InspectReques
   const std::string model = learn::ModelReader(file).model();
   (void)load_classifier(file);  // a damaged model is refused whole, not reported on in part
   if (model != "lconv" && model != "lconv-random") return methods::symmetry_inspection(file, q, {});
-  if (q.figure) throw InputError("--png is not drawn for L-conv models yet");
   std::optional<io::Reader> tasks;
   if (!q.truth_path.empty()) tasks.emplace(q.truth_path, "tasks");
   const LconvReport r = inspect_lconv(file, tasks ? &*tasks : nullptr);
   methods::Inspection out;
   out.json = lconv_report_json(r);
   out.text = lconv_report_text(r);
+  if (q.figure) {
+    // Each generator's centre-pixel row as an image: local, shift-like
+    // generators show a small stencil around the centre.
+    std::vector<plot::Panel> panels;
+    for (const LconvLayer& lay : r.layers)
+      for (std::size_t i = 0; i < lay.centre_rows.size(); ++i) {
+        plot::Panel p;
+        p.title = "layer " + std::to_string(lay.layer) + " L" + std::to_string(i + 1);
+        char sub[96];
+        std::snprintf(sub, sizeof sub, "centre row; locality %.4f", lay.gens[i].locality);
+        p.subtitle = sub;
+        p.values = lay.centre_rows[i];
+        panels.push_back(std::move(p));
+      }
+    char cap[160];
+    std::snprintf(cap, sizeof cap, "what each L_i takes from every pixel into the centre pixel, in %s coordinates",
+                  r.unscrambled ? "image" : "the model's (scrambled?)");
+    char base[96];
+    std::snprintf(base, sizeof base, "locality of a random matrix: %.4f", r.locality_baseline);
+    out.figure = plot::compose_figure(r.kind + ": " + file.name(), {cap, base}, panels);
+  }
   return out;
 }
 

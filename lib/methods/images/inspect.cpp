@@ -123,6 +123,11 @@ LconvReport inspect_lconv(const io::Reader& f, const io::Reader* tasks) {
       if (!perm.empty())
         for (long a = 0; a < hw; ++a)
           for (long b = 0; b < hw; ++b) img(perm[a], perm[b]) = li(a, b);
+      const long centre = long(arch.height / 2) * arch.width + arch.width / 2;
+      MatrixXd row(arch.height, arch.width);
+      for (int y = 0; y < arch.height; ++y)
+        for (int x = 0; x < arch.width; ++x) row(y, x) = img(centre, long(y) * arch.width + x);
+      lay.centre_rows.push_back(std::move(row));
       const double total = img.squaredNorm();
       if (total > 0) {
         g.locality = img.cwiseProduct(near).squaredNorm() / total;

@@ -19,6 +19,7 @@
 #include "analysis/symmetry_scores.hpp"
 #include "io/h5.hpp"
 
+#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -37,6 +38,10 @@ struct LconvLayer {
   analysis::Closure closure;
   bool closure_computed = false;
   std::vector<LconvGenerator> gens;
+  // Per generator, the row of the centre pixel in image coordinates as an
+  // H x W image: what L_i takes from each pixel into the centre (a shift-like
+  // generator draws a 3x3 stencil; a random one noise). For --png.
+  std::vector<Eigen::MatrixXd> centre_rows;
 };
 
 struct LconvReport {

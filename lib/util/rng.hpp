@@ -54,6 +54,14 @@ class Rng {
     return r * std::cos(theta);
   }
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
+  // A standard normal truncated at +-2 and rescaled to unit variance (the
+  // truncated-normal initialisers of Keras, e.g. glorot_normal).
+  double truncated_normal() {
+    double z;
+    do z = normal();
+    while (std::abs(z) > 2);
+    return z / 0.87962566103423978;
+  }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Mutation fuzzer over every symlearn reader, driving the real binaries.
 
-A seed corpus of small valid files of every kind (four tasks kinds, a model of
+A seed corpus of small valid files of every kind (five tasks kinds, a model of
 every family, a prox-regularize output) is made with the tools themselves;
 each mutant (byte-level: bit flips, truncation, zeroed or duplicated blocks;
 semantic, rewritten with h5py: wrong dtypes and ranks, zero and huge
@@ -45,6 +45,10 @@ def make_corpus(bin_dir, d):
          "--seed", "2", *q, "-o", "rs.h5"],
         [g, "sum-of-numbers", "--length", "3", "--test", "40", "--seed", "3", *q, "-o", "sums.h5"],
         [g, "gaussian-sharing", "--dim", "4", "--rank", "2", "--seed", "4", *q, "-o", "gauss.h5"],
+        [g, "rotated-scrambled", "--size", "6", "--train", "40", "--test", "10", "--protocol", "dehmamy2021",
+         "--rotate", "--seed", "5", *q, "-o", "rsval.h5"],
+        [g, "generator-pairs", "--size", "4", "--amount", "2", "--pairs", "40", "--test-pairs", "8", "--seed", "6", *q,
+         "-o", "pairs.h5"],
     ]
     msr = ["--meta-batch", "4", "--support", "2", "--query", "6", "--val-tasks", "4", "--val-every", "2", "--steps", "4"]
     steps += [
@@ -57,12 +61,14 @@ def make_corpus(bin_dir, d):
         [m, "sharing", "--embed", "4", "--hidden", "2", "--outer-steps", "2", "--inner-warmup", "5", "--restarts", "1",
          "--final-steps", "5", *q, "sums.h5", "-o", "sharing.h5"],
         [p, "--op", "exclusive", "--lambda", "0.05", "--quiet", "msr.h5", "-o", "prox.h5"],
+        [m, "lie-generator", "--iterations", "20", *q, "pairs.h5", "-o", "liegen.h5"],
     ]
     for s in steps:
         subprocess.run(s, cwd=d, check=True, capture_output=True)
     return {"lc.h5": "tasks-lc", "rs.h5": "tasks-images", "sums.h5": "tasks-sharing", "gauss.h5": "tasks-sharing",
             "msr.h5": "model-msr", "ridge.h5": "model-msr", "kron.h5": "model-msr", "conv.h5": "model-msr", "lconv.h5": "model-images",
-            "cnn.h5": "model-images", "sharing.h5": "model-sharing", "prox.h5": "model-msr"}
+            "cnn.h5": "model-images", "sharing.h5": "model-sharing", "prox.h5": "model-msr", "rsval.h5": "tasks-images",
+            "pairs.h5": "tasks-pairs", "liegen.h5": "model-generator"}
 
 
 def readers(bin_dir, kind, f):
@@ -80,6 +86,11 @@ def readers(bin_dir, kind, f):
         return [[f"{b}/meta-train", "sharing", "--embed", "4", "--hidden", "2", "--outer-steps", "1", "--inner-warmup",
                  "3", "--restarts", "1", "--final-steps", "3", "--quiet", f, *out],
                 [f"{b}/eval", "--tasks", f, "sharing.h5"]]
+    if kind == "tasks-pairs":
+        return [[f"{b}/meta-train", "lie-generator", "--iterations", "5", "--quiet", f, *out],
+                [f"{b}/eval", "--tasks", f, "liegen.h5"], [f"{b}/inspect-symmetry", "liegen.h5", "--truth", f]]
+    if kind == "model-generator":
+        return [[f"{b}/eval", "--tasks", "pairs.h5", f], [f"{b}/inspect-symmetry", f, "--truth", "pairs.h5"]]
     if kind == "model-msr":
         return [[f"{b}/eval", "--tasks", "lc.h5", f], [f"{b}/inspect-symmetry", f, "--truth", "lc.h5"],
                 [f"{b}/prox-regularize", "--op", "l1", "--lambda", "0.01", "--quiet", f, *out],

@@ -40,6 +40,26 @@ Mat direct_conv(const Mat& h, int height, int width, const Mat& w, const Mat& b)
   return out;
 }
 
+// The whole model's cross-entropy against finite differences (relu kinks are
+// improbable at random points; a small step keeps clear of them); with `hv`,
+// Hessian-vector products too, along a direction drawn from it.
+void check_model_gradient(const images::ImageModel& m, const Mat& x, const std::vector<int>& labels,
+                          std::mt19937* hv) {
+  std::vector<Mat> xs;
+  for (const auto& p : m.params) xs.push_back(p.value);
+  const gradcheck::Fn fn = [&](const std::vector<Var>& p) { return ad::softmax_cross_entropy(m.forward(p, x), labels); };
+  gradcheck::Tolerance tol;
+  tol.eps1 = 1e-7;
+  tol.rtol1 = 1e-4;
+  tol.atol1 = 1e-6;
+  const auto first = gradcheck::check_first_order(fn, xs, tol);
+  CHECK_MESSAGE(first.ok, first.message);
+  if (hv) {
+    const auto second = gradcheck::check_second_order(fn, xs, gradcheck::random_like(*hv, xs));
+    CHECK_MESSAGE(second.ok, second.message);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("lconv layer: first-order and Hessian-vector finite-difference checks") {
@@ -145,19 +165,7 @@ TEST_CASE("image models: whole-model gradient, parameter counts, storage round t
     std::mt19937 g(1);
     const Mat x = random_mat(g, 3, 24, 0, 1);
     const std::vector<int> labels = {0, 2, 1};
-    // Cross-entropy of the whole model, against finite differences (relu
-    // kinks are improbable at random points; a small step keeps clear of them).
-    std::vector<Mat> xs;
-    for (const auto& p : m.params) xs.push_back(p.value);
-    const gradcheck::Fn fn = [&](const std::vector<Var>& p) {
-      return ad::softmax_cross_entropy(m.forward(p, x), labels);
-    };
-    gradcheck::Tolerance tol;
-    tol.eps1 = 1e-7;
-    tol.rtol1 = 1e-4;
-    tol.atol1 = 1e-6;
-    const auto first = gradcheck::check_first_order(fn, xs, tol);
-    CHECK_MESSAGE(first.ok, first.message);
+    check_model_gradient(m, x, labels, nullptr);
     if (kind == "lconv") {
       // 2 layers: U, V (n x HW x d_h each), W, b; then dense.
       const long hw = 12, n = 2, dh = 2, f = 2;
@@ -199,19 +207,7 @@ TEST_CASE("the authors' shapes: valid-padding CNN and bottleneck FC, counts and 
     // fc: 40 -> 3 -> 20*2 -> 3.
     const long want = kind == "cnn" ? 9 * 2 * 2 + 2 + (3 * 2 * 2) * 3 + 3 : 40 * 3 + 3 + 3 * 40 + 40 + 40 * 3 + 3;
     CHECK(m.count() == want);
-    std::vector<Mat> xs;
-    for (const auto& p : m.params) xs.push_back(p.value);
-    const gradcheck::Fn fn = [&](const std::vector<Var>& p) {
-      return ad::softmax_cross_entropy(m.forward(p, x), labels);
-    };
-    gradcheck::Tolerance tol;
-    tol.eps1 = 1e-7;
-    tol.rtol1 = 1e-4;
-    tol.atol1 = 1e-6;
-    const auto first = gradcheck::check_first_order(fn, xs, tol);
-    CHECK_MESSAGE(first.ok, first.message);
-    const auto second = gradcheck::check_second_order(fn, xs, gradcheck::random_like(g, xs));
-    CHECK_MESSAGE(second.ok, second.message);
+    check_model_gradient(m, x, labels, &g);
   }
   // A valid convolution's outputs are the same convolution's interior outputs.
   images::ImageArch same;

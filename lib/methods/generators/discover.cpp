@@ -49,9 +49,14 @@ VectorXd fit_amounts(const MatrixXd& lx, const MatrixXd& d) {
   return t;
 }
 
-double residual_of(const MatrixXd& l, const MatrixXd& x, const MatrixXd& d, const VectorXd& t) {
+// |D - (L X) T|^2 / |D|^2 from L X already computed.
+double residual_from(const MatrixXd& lx, const MatrixXd& d, const VectorXd& t) {
   const double dn = d.squaredNorm();
-  return dn > 0 ? (d - (l * x) * t.asDiagonal()).squaredNorm() / dn : 0.0;
+  return dn > 0 ? (d - lx * t.asDiagonal()).squaredNorm() / dn : 0.0;
+}
+
+double residual_of(const MatrixXd& l, const MatrixXd& x, const MatrixXd& d, const VectorXd& t) {
+  return residual_from(l * x, d, t);
 }
 
 Discovery lstsq(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
@@ -92,18 +97,19 @@ Discovery als(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
     }
     const double scale = l.norm();
     Discovery r;
-    VectorXd t;
-    for (int it = 0; it < o.iterations; ++it) {
-      t = fit_amounts(l * x, d);
-      if (t.squaredNorm() == 0) break;
+    for (int it = 0;; ++it) {
+      // One L X per alternation: the amounts of this L, its residual, then the next L.
+      const MatrixXd lx = l * x;
+      const VectorXd t = fit_amounts(lx, d);
+      r.amounts = t;
+      r.final_residual = residual_from(lx, d, t);
+      if (it > 0) r.residual.push_back(r.final_residual);
+      if (it == o.iterations || t.squaredNorm() == 0) break;
       const MatrixXd xt = x * t.asDiagonal();
       l = solve_right(d * xt.transpose(), xt * xt.transpose(), o.ridge);
       l *= scale / std::max(l.norm(), 1e-300);  // (t, L) only matter as a product: fix |L|
-      r.residual.push_back(residual_of(l, x, d, fit_amounts(l * x, d)));
     }
     r.generator = l;
-    r.amounts = fit_amounts(l * x, d);
-    r.final_residual = residual_of(l, x, d, r.amounts);
     r.chosen_start = start;
     if (r.final_residual < best.final_residual) best = std::move(r);
   }
@@ -117,20 +123,22 @@ Discovery als(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
 Discovery spectral(const MatrixXd& x_all, const MatrixXd& y_all, const DiscoverOptions& o) {
   // --keep-smallest: only the pairs moved least (|y - x| / |x|), i.e. the
   // smallest |t_i|, where G_t is closest to exp(t L).
-  MatrixXd x = x_all, y = y_all;
+  MatrixXd x_kept, y_kept;
   if (o.keep_smallest < 1) {
     std::vector<std::pair<double, Eigen::Index>> moved;
     for (Eigen::Index i = 0; i < x_all.cols(); ++i)
       moved.push_back({(y_all.col(i) - x_all.col(i)).norm() / std::max(x_all.col(i).norm(), 1e-300), i});
     std::sort(moved.begin(), moved.end());
     const Eigen::Index keep = std::max<Eigen::Index>(1, Eigen::Index(std::ceil(o.keep_smallest * double(moved.size()))));
-    x.resize(x_all.rows(), keep);
-    y.resize(y_all.rows(), keep);
+    x_kept.resize(x_all.rows(), keep);
+    y_kept.resize(y_all.rows(), keep);
     for (Eigen::Index k = 0; k < keep; ++k) {
-      x.col(k) = x_all.col(moved[std::size_t(k)].second);
-      y.col(k) = y_all.col(moved[std::size_t(k)].second);
+      x_kept.col(k) = x_all.col(moved[std::size_t(k)].second);
+      y_kept.col(k) = y_all.col(moved[std::size_t(k)].second);
     }
   }
+  const MatrixXd& x = o.keep_smallest < 1 ? x_kept : x_all;
+  const MatrixXd& y = o.keep_smallest < 1 ? y_kept : y_all;
   const Eigen::Index dim = x.rows(), n = x.cols();
   MatrixXd d = y - x, p = d;
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -146,19 +154,22 @@ Discovery spectral(const MatrixXd& x_all, const MatrixXd& y_all, const DiscoverO
   for (Eigen::Index k = 0; k < l.size(); ++k) l.data()[k] = rng.normal();
   l /= l.norm();
   Discovery r;
-  for (int it = 0; it < o.iterations; ++it) {
+  bool converged = false;
+  for (int it = 0;; ++it) {
+    // One L X per iteration: the residual of this L (logged from the second), then the next L.
     const MatrixXd lx = l * x;
+    r.amounts = fit_amounts(lx, d);
+    r.final_residual = residual_from(lx, d, r.amounts);
+    if (it > 0) r.residual.push_back(r.final_residual);
+    if (it == o.iterations || converged) break;
     const VectorXd c = (p.array() * lx.array()).colwise().sum().transpose();
     MatrixXd next = inv.solve((p * c.asDiagonal() * x.transpose()).transpose()).transpose();
     next /= std::max(next.norm(), 1e-300);
     const double change = std::min((next - l).norm(), (next + l).norm());
     l = std::move(next);
-    r.residual.push_back(residual_of(l, x, d, fit_amounts(l * x, d)));
-    if (change < 1e-10) break;
+    converged = change < 1e-10;
   }
   r.generator = l;
-  r.amounts = fit_amounts(l * x, d);
-  r.final_residual = residual_of(l, x, d, r.amounts);
   return r;
 }
 
@@ -167,13 +178,8 @@ Discovery gd(const MatrixXd& x, const MatrixXd& y, const DiscoverOptions& o) {
   Rng rng(o.seed, 0x8000);
   // Keras's glorot_normal on a d x d matrix: std sqrt(2 / (2 d)), truncated at 2 std.
   MatrixXd l(dim, dim);
-  const double std = std::sqrt(1.0 / double(dim)) / 0.87962566103423978;
-  for (Eigen::Index k = 0; k < l.size(); ++k) {
-    double z;
-    do z = rng.normal();
-    while (std::abs(z) > 2);
-    l.data()[k] = std * z;
-  }
+  const double std = std::sqrt(1.0 / double(dim));
+  for (Eigen::Index k = 0; k < l.size(); ++k) l.data()[k] = std * rng.truncated_normal();
   MatrixXd t = MatrixXd::Ones(1, n);
   learn::Adam opt;
   opt.lr = o.lr;

@@ -30,12 +30,7 @@ Mat randn(Rng& rng, Index r, Index c, double std) {
 Mat truncated_randn(Rng& rng, Index r, Index c, double std) {
   Mat m(r, c);
   for (Index j = 0; j < c; ++j)
-    for (Index i = 0; i < r; ++i) {
-      double z;
-      do z = rng.normal();
-      while (std::abs(z) > 2);
-      m(i, j) = std / 0.87962566103423978 * z;
-    }
+    for (Index i = 0; i < r; ++i) m(i, j) = std * rng.truncated_normal();
   return m;
 }
 

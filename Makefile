@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-sharing-gaussian repro-lconv repro-lie-discovery sanitize clean
+.PHONY: all deps build test fuzz demo bench repro-msr repro-sparse repro-sharing repro-sharing-gaussian repro-lconv repro-lie-discovery repro-lgn repro-lgn-sterile sanitize clean
 
 all: build
 
@@ -64,6 +64,16 @@ repro-lconv: build
 # Generator discovery with a ground truth (L-conv's appendix C): |cos| with the true generator (minutes; resumable).
 repro-lie-discovery: build
 	@BIN=$(BUILD)/bin sh tests/repro/lie_discovery.sh
+
+# Linear Group Networks (Theodosis et al. 2023), the sterile patch experiments: 11 transforms x 3 sources x
+# with/without the unit-norm projection (minutes; resumable, results in out/repro-lgn-sterile/cells.jsonl).
+repro-lgn-sterile: build
+	@BIN=$(BUILD)/bin sh tests/repro/lgn_sterile.sh
+
+# Linear Group Networks on Fashion-MNIST: lgn (mu 0.001), mu 0, the singular-value loss, the unstructured net, the
+# reconstruction variant (hours on 2 cores; resumable per cell, results in out/repro-lgn/cells.jsonl).
+repro-lgn: build
+	@BIN=$(BUILD)/bin sh tests/repro/lgn.sh
 
 # The same test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <Eigen/Sparse>
 
 #include <cstdint>
 #include <functional>
@@ -116,6 +117,41 @@ Var gather_rows(const Var& a, const std::vector<Index>& index);
 // out.row(index[r]) += a.row(r) for every r with index[r] >= 0.
 Var scatter_rows(const Var& a, const std::vector<Index>& index, Index rows);
 Var concat_cols(const std::vector<Var>& parts);  // side by side
+
+// A constant sparse linear map and its adjoint (built once by the caller:
+// pooling, im2col-like index maps). sparse_matmul(s, a) = s.forward * a; its
+// backward is the adjoint's product, so double backward comes for free.
+struct SparseMap {
+  Eigen::SparseMatrix<double, Eigen::RowMajor> forward, adjoint;
+  explicit SparseMap(Eigen::SparseMatrix<double, Eigen::RowMajor> s);
+};
+Var sparse_matmul(const std::shared_ptr<const SparseMap>& s, const Var& a);
+
+// 2-D convolution by an index map (any kernel, padding, stride): output row n
+// at kernel offset k reads input row index[k * outputs + n] (-1: padding).
+// The dictionary w is (offsets * C) x F, row c * offsets + k. The three ops
+// are bilinear and each one's partial derivatives are the other two, so
+// double backward comes for free; none materialises the im2col matrix (it is
+// built a chunk of rows at a time, in cache).
+struct ConvMap {
+  std::vector<Index> index;
+  Index offsets = 0, outputs = 0, inputs = 0;
+};
+// x (inputs x C), w -> outputs x F: out[n] = sum_{c,k} x[index[k,n], c] w[c*offsets + k]
+Var conv_map(const Var& x, const Var& w, const std::shared_ptr<const ConvMap>& map);
+// u (outputs x F), w -> inputs x C: the adjoint of conv_map in x (a transposed convolution)
+Var conv_map_transpose(const Var& u, const Var& w, const std::shared_ptr<const ConvMap>& map);
+// x (inputs x C), u (outputs x F) -> (offsets C) x F: the adjoint of conv_map in w
+Var conv_map_weight(const Var& x, const Var& u, const std::shared_ptr<const ConvMap>& map);
+
+// The orthogonal polar factor Q = U V^T of a square A = U S V^T. Its
+// backward (the adjoint of dQ, which needs s_i + s_j > 0: A of full rank, or
+// one zero singular value) is exact, but treats the singular vectors as
+// constants, so the graph it builds is right for first derivatives only.
+Var polar(const Var& a);
+// The nuclear norm sum_i s_i(A) of a square A (1x1). Its gradient is polar(A),
+// so its Hessian is polar's derivative: right to second order.
+Var nuclear_norm(const Var& a);
 
 Var sum(const Var& a);       // 1x1
 Var mean(const Var& a);      // 1x1

@@ -13,6 +13,8 @@
 #include "ad/internal.hpp"
 #include "linalg/gemm.hpp"
 
+#include <Eigen/SVD>
+
 namespace symlearn::ad {
 
 using detail::make_op;
@@ -498,6 +500,155 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<int>& labels) {
   }
   return scale(sum(mul(log_softmax_rows(logits), constant(std::move(onehot)))),
                -1.0 / static_cast<double>(n));
+}
+
+// ---- sparse maps and the polar factor -------------------------------------------
+
+SparseMap::SparseMap(Eigen::SparseMatrix<double, Eigen::RowMajor> s) : forward(std::move(s)) {
+  forward.makeCompressed();
+  adjoint = forward.transpose();
+  adjoint.makeCompressed();
+}
+
+Var sparse_matmul(const std::shared_ptr<const SparseMap>& s, const Var& a) {
+  if (!s || s->forward.cols() != a.rows())
+    arg_error("sparse_matmul", "a map with " + std::to_string(s ? s->forward.cols() : 0) + " columns for " +
+                                   shape_str(a.value()));
+  Mat out = s->forward * a.value();
+  // The adjoint map, as a map of its own, for the backward rule.
+  auto adj = std::make_shared<SparseMap>(s->adjoint);
+  return make_op(std::move(out), "sparse_matmul", {a},
+                 [adj](const Var&, const Var& g) { return Grads{sparse_matmul(adj, g)}; });
+}
+
+namespace {
+
+constexpr Index kConvChunk = 256;  // output rows per im2col chunk (256 x 36 doubles: in L1/L2)
+
+// The chunk's im2col rows: p(i, c*offsets + k) = x[index[k, n0 + i], c].
+void im2col_chunk(const Mat& x, const ConvMap& m, Index n0, Index rows, Mat& p) {
+  const Index c = x.cols();
+  p.resize(rows, m.offsets * c);
+  for (Index ch = 0; ch < c; ++ch)
+    for (Index k = 0; k < m.offsets; ++k) {
+      const Index* idx = m.index.data() + k * m.outputs + n0;
+      double* out = p.col(ch * m.offsets + k).data();
+      const double* src = x.col(ch).data();
+      for (Index i = 0; i < rows; ++i) out[i] = idx[i] >= 0 ? src[idx[i]] : 0.0;
+    }
+}
+
+void check_conv(const char* op, const ConvMap* m, Index rows, Index expect_rows, Index w_rows, Index channels) {
+  if (!m) arg_error(op, "no index map");
+  if (Index(m->index.size()) != m->offsets * m->outputs) arg_error(op, "the index map is inconsistent");
+  if (rows != expect_rows) arg_error(op, std::to_string(rows) + " rows where the map has " + std::to_string(expect_rows));
+  if (w_rows >= 0 && w_rows != m->offsets * channels)
+    arg_error(op, "a dictionary of " + std::to_string(w_rows) + " rows for " + std::to_string(m->offsets) +
+                      " offsets x " + std::to_string(channels) + " channels");
+}
+
+}  // namespace
+
+Var conv_map(const Var& x, const Var& w, const std::shared_ptr<const ConvMap>& map) {
+  check_conv("conv_map", map.get(), x.rows(), map ? map->inputs : 0, w.rows(), x.cols());
+  const ConvMap& m = *map;
+  Mat out(m.outputs, w.cols());
+  Mat p;
+  for (Index n0 = 0; n0 < m.outputs; n0 += kConvChunk) {
+    const Index rows = std::min(kConvChunk, m.outputs - n0);
+    im2col_chunk(x.value(), m, n0, rows, p);
+    out.middleRows(n0, rows).noalias() = p * w.value();
+  }
+  return make_op(std::move(out), "conv_map", {x, w}, [x, w, map](const Var&, const Var& g) {
+    Grads r(2);
+    if (needs_grad(x)) r[0] = conv_map_transpose(g, w, map);
+    if (needs_grad(w)) r[1] = conv_map_weight(x, g, map);
+    return r;
+  });
+}
+
+Var conv_map_transpose(const Var& u, const Var& w, const std::shared_ptr<const ConvMap>& map) {
+  check_conv("conv_map_transpose", map.get(), u.rows(), map ? map->outputs : 0, -1, 0);
+  if (w.cols() != u.cols()) shape_error("conv_map_transpose", u.value(), w.value());
+  const ConvMap& m = *map;
+  if (w.rows() % m.offsets) arg_error("conv_map_transpose", "the dictionary's rows are not a multiple of the offsets");
+  const Index c = w.rows() / m.offsets;
+  Mat out = Mat::Zero(m.inputs, c);
+  Mat q;
+  for (Index n0 = 0; n0 < m.outputs; n0 += kConvChunk) {
+    const Index rows = std::min(kConvChunk, m.outputs - n0);
+    q.noalias() = u.value().middleRows(n0, rows) * w.value().transpose();
+    for (Index ch = 0; ch < c; ++ch)
+      for (Index k = 0; k < m.offsets; ++k) {
+        const Index* idx = m.index.data() + k * m.outputs + n0;
+        const double* in = q.col(ch * m.offsets + k).data();
+        double* dst = out.col(ch).data();
+        for (Index i = 0; i < rows; ++i)
+          if (idx[i] >= 0) dst[idx[i]] += in[i];
+      }
+  }
+  return make_op(std::move(out), "conv_map_transpose", {u, w}, [u, w, map](const Var&, const Var& g) {
+    Grads r(2);
+    if (needs_grad(u)) r[0] = conv_map(g, w, map);
+    if (needs_grad(w)) r[1] = conv_map_weight(g, u, map);
+    return r;
+  });
+}
+
+Var conv_map_weight(const Var& x, const Var& u, const std::shared_ptr<const ConvMap>& map) {
+  check_conv("conv_map_weight", map.get(), x.rows(), map ? map->inputs : 0, -1, 0);
+  if (!map || u.rows() != map->outputs) arg_error("conv_map_weight", "the code's rows do not match the map's outputs");
+  const ConvMap& m = *map;
+  Mat out = Mat::Zero(m.offsets * x.cols(), u.cols());
+  Mat p;
+  for (Index n0 = 0; n0 < m.outputs; n0 += kConvChunk) {
+    const Index rows = std::min(kConvChunk, m.outputs - n0);
+    im2col_chunk(x.value(), m, n0, rows, p);
+    out.noalias() += p.transpose() * u.value().middleRows(n0, rows);
+  }
+  return make_op(std::move(out), "conv_map_weight", {x, u}, [x, u, map](const Var&, const Var& g) {
+    Grads r(2);
+    if (needs_grad(x)) r[0] = conv_map_transpose(u, g, map);
+    if (needs_grad(u)) r[1] = conv_map(x, g, map);
+    return r;
+  });
+}
+
+namespace {
+
+// G -> U skew(K o (U^T G V)) V^T with K_ij = 1 / (s_i + s_j): the adjoint of
+// the polar factor's derivative. It is self-adjoint (K is symmetric), so it is
+// its own backward rule.
+Var polar_adjoint(const Var& g, const std::shared_ptr<const Eigen::JacobiSVD<Mat>>& svd) {
+  const Mat& u = svd->matrixU();
+  const Mat& v = svd->matrixV();
+  const auto& s = svd->singularValues();
+  Mat x = u.transpose() * g.value() * v;
+  for (Index i = 0; i < x.rows(); ++i)
+    for (Index j = 0; j < x.cols(); ++j) {
+      const double d = s(i) + s(j);
+      x(i, j) = d > 0 ? x(i, j) / d : 0.0;
+    }
+  Mat out = u * (x - x.transpose()) * v.transpose();
+  return make_op(std::move(out), "polar_adjoint", {g},
+                 [svd](const Var&, const Var& gg) { return Grads{polar_adjoint(gg, svd)}; });
+}
+
+}  // namespace
+
+Var polar(const Var& a) {
+  if (a.rows() != a.cols()) arg_error("polar", "input " + shape_str(a.value()) + " is not square");
+  auto svd = std::make_shared<const Eigen::JacobiSVD<Mat>>(a.value(), Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Mat q = svd->matrixU() * svd->matrixV().transpose();
+  return make_op(std::move(q), "polar", {a}, [svd](const Var&, const Var& g) { return Grads{polar_adjoint(g, svd)}; });
+}
+
+Var nuclear_norm(const Var& a) {
+  if (a.rows() != a.cols()) arg_error("nuclear_norm", "input " + shape_str(a.value()) + " is not square");
+  Mat out(1, 1);
+  out(0, 0) = Eigen::JacobiSVD<Mat>(a.value()).singularValues().sum();
+  return make_op(std::move(out), "nuclear_norm", {a},
+                 [a](const Var&, const Var& g) { return Grads{mul(polar(a), broadcast(g, a.rows(), a.cols()))}; });
 }
 
 }  // namespace symlearn::ad

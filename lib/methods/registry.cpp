@@ -3,6 +3,7 @@
 #include "learn/model_file.hpp"
 #include "methods/generators/family.hpp"
 #include "methods/images/family.hpp"
+#include "methods/lgn/family.hpp"
 #include "methods/msr/family.hpp"
 #include "methods/sharing/family.hpp"
 #include "util/error.hpp"
@@ -38,7 +39,8 @@ Family guarded(Family f) {
 const std::vector<Family>& families() {
   // One line per family, in the order meta-train --help lists them.
   static const std::vector<Family> all = {guarded(msr::family()), guarded(sharing::family()),
-                                          guarded(images::family()), guarded(generators::family())};
+                                          guarded(images::family()), guarded(generators::family()),
+                                          guarded(lgn::family())};
   return all;
 }
 

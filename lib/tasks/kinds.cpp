@@ -6,6 +6,7 @@
 #include "io/h5.hpp"
 #include "tasks/generator_pairs.hpp"
 #include "tasks/images.hpp"
+#include "tasks/lgn_patches.hpp"
 #include "tasks/locally_connected.hpp"
 #include "tasks/sharing_tasks.hpp"
 #include "tasks/summary.hpp"
@@ -259,6 +260,51 @@ class GeneratorPairsKind : public Kind {
   std::vector<double> range_;
 };
 
+// The sterile experiments of "Learning Linear Groups in Neural Networks"
+// (Theodosis, Helwani, Ba 2023, section 5.2): patches and one fixed linear
+// transform of them, with the exact matrix as the truth.
+class LgnPatchesKind : public Kind {
+ public:
+  std::string name() const override { return "lgn-patches"; }
+  std::string description() const override {
+    return "Pairs (x, T x) of p x p patches for learning a linear group (Theodosis, Helwani, Ba 2023, section 5.2):\n"
+           "T a fixed nearest-neighbour rotation (fill 0), a k x k box mean (reflect padding), or a box mean then a\n"
+           "rotation; x Gaussian noise or random patches of (standardised, ZCA-whitened) images.";
+  }
+  std::string footer() const override {
+    return "Writes /train, /test (x, y float64 [1,N,p*p], row-major pixels, y = T x) and /truth (operator [p*p,p*p]: T).\n"
+           "Transforms: rot30 rot45 rot60 rot90 box3 box4 box5 box6 rot60-box4 rot60-box5 rot60-box6.\n"
+           "e.g.: gen-tasks lgn-patches --transform rot90 --train 10000 --test 2000 -o rot90.h5\n"
+           "      gen-tasks lgn-patches --transform rot60-box4 --source fashion-mnist -o fm.h5";
+  }
+  void add_options(CLI::App& app) override {
+    app.add_option("--transform", spec_.transform, "The transform T (see below)")->capture_default_str();
+    app.add_option("--source", spec_.source,
+                   "gaussian (i.i.d. N(0,1) pixels) | fashion-mnist (Debian dataset-fashion-mnist) | builtin (drawn\n"
+                   "glyphs, 16x16) | idx:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS] (IDX files, gzipped or not)")
+        ->capture_default_str();
+    app.add_option("--patch", spec_.patch, "Patch side p, 2..16")->capture_default_str();
+    app.add_option("--train", spec_.train, "Training pairs (images: one random patch of each of the first images)")
+        ->capture_default_str();
+    app.add_option("--test", spec_.test, "Test pairs (images: from the source's test split)")->capture_default_str();
+    app.add_flag("--no-whiten", no_whiten_,
+                 "Images: cut patches from the raw pixels in [0, 1] instead of standardised, ZCA-whitened images");
+    app.add_option("--whiten-epsilon", spec_.whiten_epsilon,
+                   "ZCA: W = U diag(1/sqrt(s + eps mean(s))) U^T over the training images' covariance")
+        ->capture_default_str();
+  }
+  KindResult run(const KindContext& c) override {
+    spec_.whiten = !no_whiten_;
+    spec_.seed = c.seed;
+    spec_.validate();
+    return write_with_summary(c, spec_.config(), 1, [&](io::Writer& out) { write_lgn_patches(spec_, out); });
+  }
+
+ private:
+  LgnPatchesSpec spec_;
+  bool no_whiten_ = false;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<Kind>> kinds() {
@@ -268,6 +314,7 @@ std::vector<std::unique_ptr<Kind>> kinds() {
   all.push_back(std::make_unique<GaussianSharing>());
   all.push_back(std::make_unique<RotatedScrambled>());
   all.push_back(std::make_unique<GeneratorPairsKind>());
+  all.push_back(std::make_unique<LgnPatchesKind>());
   return all;
 }
 

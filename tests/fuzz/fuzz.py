@@ -49,6 +49,7 @@ def make_corpus(bin_dir, d):
          "--rotate", "--seed", "5", *q, "-o", "rsval.h5"],
         [g, "generator-pairs", "--size", "4", "--amount", "2", "--pairs", "40", "--test-pairs", "8", "--seed", "6", *q,
          "-o", "pairs.h5"],
+        [g, "lgn-patches", "--patch", "3", "--train", "40", "--test", "8", "--seed", "7", *q, "-o", "patches.h5"],
     ]
     msr = ["--meta-batch", "4", "--support", "2", "--query", "6", "--val-tasks", "4", "--val-every", "2", "--steps", "4"]
     steps += [
@@ -62,13 +63,17 @@ def make_corpus(bin_dir, d):
          "--final-steps", "5", *q, "sums.h5", "-o", "sharing.h5"],
         [p, "--op", "exclusive", "--lambda", "0.05", "--quiet", "msr.h5", "-o", "prox.h5"],
         [m, "lie-generator", "--iterations", "20", *q, "pairs.h5", "-o", "liegen.h5"],
+        [m, "lgn-action", "--epochs", "2", *q, "patches.h5", "-o", "lgnaction.h5"],
+        [m, "lgn", "--epochs", "1", "--layers", "2", "--kernel", "3", "--groups", "2", "--order", "2", "--pool", "2", *q,
+         "rs.h5", "-o", "lgn.h5"],
     ]
     for s in steps:
         subprocess.run(s, cwd=d, check=True, capture_output=True)
     return {"lc.h5": "tasks-lc", "rs.h5": "tasks-images", "sums.h5": "tasks-sharing", "gauss.h5": "tasks-sharing",
             "msr.h5": "model-msr", "ridge.h5": "model-msr", "kron.h5": "model-msr", "conv.h5": "model-msr", "lconv.h5": "model-images",
             "cnn.h5": "model-images", "sharing.h5": "model-sharing", "prox.h5": "model-msr", "rsval.h5": "tasks-images",
-            "pairs.h5": "tasks-pairs", "liegen.h5": "model-generator"}
+            "pairs.h5": "tasks-pairs", "liegen.h5": "model-generator", "patches.h5": "tasks-patches",
+            "lgnaction.h5": "model-lgn-action", "lgn.h5": "model-lgn"}
 
 
 def readers(bin_dir, kind, f):
@@ -89,6 +94,14 @@ def readers(bin_dir, kind, f):
     if kind == "tasks-pairs":
         return [[f"{b}/meta-train", "lie-generator", "--iterations", "5", "--quiet", f, *out],
                 [f"{b}/eval", "--tasks", f, "liegen.h5"], [f"{b}/inspect-symmetry", "liegen.h5", "--truth", f]]
+    if kind == "tasks-patches":
+        return [[f"{b}/meta-train", "lgn-action", "--epochs", "1", "--quiet", f, *out],
+                [f"{b}/eval", "--tasks", f, "lgnaction.h5"], [f"{b}/inspect-symmetry", "lgnaction.h5", "--truth", f]]
+    if kind == "model-lgn-action":
+        return [[f"{b}/eval", "--tasks", "patches.h5", f], [f"{b}/inspect-symmetry", f, "--truth", "patches.h5"]]
+    if kind == "model-lgn":
+        return [[f"{b}/eval", "--tasks", "rs.h5", f], [f"{b}/inspect-symmetry", f],
+                [f"{b}/meta-train", "--resume", f, "--epochs", "2", "--quiet", "rs.h5", *out]]
     if kind == "model-generator":
         return [[f"{b}/eval", "--tasks", "pairs.h5", f], [f"{b}/inspect-symmetry", f, "--truth", "pairs.h5"]]
     if kind == "model-msr":

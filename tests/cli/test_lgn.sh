@@ -35,7 +35,7 @@ expect_ok "$G" rotated-scrambled --size 8 --train 96 --test 40 --quiet -o "$WORK
 TINY="--layers 2 --kernel 3 --epochs 2 --batch 32"
 expect_ok "$M" lgn $TINY --groups 2 --order 3 --quiet "$WORK/img.h5" -o "$WORK/lgn.h5"
 expect_ok "$M" lgn-free $TINY --filters 6 --quiet "$WORK/img.h5" -o "$WORK/lgnfree.h5"
-expect_ok "$M" lgn-recon $TINY --groups 2 --order 2 --quiet "$WORK/img.h5" -o "$WORK/recon.h5"
+expect_ok "$M" lgn-recon $TINY --groups 2 --order 2 --no-whiten --quiet "$WORK/img.h5" -o "$WORK/recon.h5"
 "$E" --json --tasks "$WORK/img.h5" "$WORK/lgn.h5" | $PY -c "
 import json, sys; j = json.load(sys.stdin)
 assert j['examples'] == 40 and 0 <= j['accuracy'] <= 1 and j['median_inverse_residual'] > 0, j
@@ -52,6 +52,11 @@ assert a.shape == (9, 9) and a.attrs["role"] == "symmetry" and a.attrs["vec"] ==
 assert abs(np.linalg.norm(a[()]) - 1) < 1e-9  # the unit-norm projection
 assert f["params/layer1_basis"].shape == (9, 2) and "layer1_bn_gamma" not in f["params"]  # no batch norm after the last layer
 assert len(f["log/epoch_loss"]) == 2
+import json
+assert json.loads(f.attrs["config"])["whitening"]["applied"] and f["params/whiten_zca"].shape == (64, 64)
+r = h5py.File(sys.argv[1].replace("lgn.h5", "recon.h5"), "r")
+assert not json.loads(r.attrs["config"])["whitening"]["applied"] and "whiten_zca" not in r["params"]  # --no-whiten
+assert r["params/decoder"].shape == (9, 4) and "fc_weight" not in r["params"]
 PY
 "$I" --json --png "$WORK/lgn.png" "$WORK/lgn.h5" | $PY -c "
 import json, sys; j = json.load(sys.stdin)

@@ -43,7 +43,7 @@ class NetworkTrainer : public methods::Trainer {
       app.add_option("--filters", free_filters_, "Free filters per layer (the structured net's groups x order)")
           ->capture_default_str();
     }
-    app.add_flag("!--no-whiten", t.whiten, "Do not standardise and ZCA-whiten the images");
+    app.add_flag("--no-whiten", no_whiten_, "Do not standardise and ZCA-whiten the images");
     app.add_option("--whiten-epsilon", t.whiten_epsilon, "ZCA epsilon, relative to the mean eigenvalue")
         ->capture_default_str();
     app.add_option("--train-examples", t.train_limit, "Use only the first N training images (0: all)")
@@ -62,6 +62,7 @@ class NetworkTrainer : public methods::Trainer {
     o_.quiet = c.quiet;
     o_.train.seed = c.seed;
     o_.epochs_given = epochs_->count() > 0;
+    o_.train.whiten = !no_whiten_;
     if (!o_.arch.structured()) {
       // The unstructured ablation: as many free filters, no actions (one "group" of F filters).
       if (free_filters_ < 1 || free_filters_ > 4096) throw InputError("--filters must be in [1, 4096]");
@@ -76,6 +77,7 @@ class NetworkTrainer : public methods::Trainer {
   SessionOptions o_;
   std::string checkpoint_;
   int free_filters_ = 20;
+  bool no_whiten_ = false;
   CLI::Option* epochs_ = nullptr;
 };
 

@@ -9,14 +9,14 @@
 # matrices, and the mean block participation ("concentrated blocks").
 #
 #   make repro-lgn      (hours at the full budget; resumable: one jsonl line per finished cell in RESULTS)
-# Environment: CELLS ("lgn lgn-mu0 lgn-singular lgn-free lgn-recon"), EPOCHS (20), TRAIN (training images,
+# Environment: CELLS ("lgn lgn-mu0 lgn-singular lgn-free lgn-recon linear"), EPOCHS (20), TRAIN (training images,
 #   default all 60000), SEEDS ("0"), JOBS (parallel runs, nproc), OUT (out/repro-lgn), RESULTS ($OUT/cells.jsonl),
 #   TABLE_ONLY=1 (print only). Needs dataset-fashion-mnist (cmake/install-deps.sh --with-fashion-mnist).
 set -eu
 BIN=${BIN:-build/bin}
 OUT=${OUT:-out/repro-lgn}
 RESULTS=${RESULTS:-$OUT/cells.jsonl}
-CELLS=${CELLS:-"lgn lgn-mu0 lgn-singular lgn-free lgn-recon"}
+CELLS=${CELLS:-"lgn lgn-mu0 lgn-singular lgn-free lgn-recon linear"}
 EPOCHS=${EPOCHS:-20}
 TRAIN=${TRAIN:-}
 SEEDS=${SEEDS:-0}
@@ -30,6 +30,13 @@ one() {  # one CELL SEED
   cell=$1 seed=$2
   key="$cell $seed $EPOCHS${TRAIN:+ $TRAIN}"
   grep -q "\"key\": \"$key\"" "$RESULTS" && return 0
+  if [ "$cell" = linear ]; then  # logistic regression on the same file (PyTorch, L-BFGS): the floor to beat
+    /usr/bin/python3 "$(dirname "$0")/lgn_linear.py" "$DATA" | /usr/bin/python3 -c "
+import json, sys; c = json.load(sys.stdin)
+print(json.dumps({'key': '$key', 'cell': 'linear', 'seed': $seed, 'epochs': 0, 'parameters': 7850, **c}))" >>"$RESULTS"
+    echo "$key: done" >&2
+    return 0
+  fi
   case $cell in
     lgn) args="lgn --mu 0.001" ;;
     lgn-mu0) args="lgn --mu 0" ;;
@@ -64,6 +71,7 @@ if "actions" in i:
     cell["block_participation_z_mean"] = sum(x["z"]["block_participation"] for x in a) / len(a)
     cell["skew_share_mean"] = sum(x["scores"]["skew_share"] for x in a) / len(a)
     cell["closure_mean"] = sum(x["scores"]["closure"] for x in a) / len(a)
+    cell["sigma_min_mean"] = sum(x["scores"]["sigma_min"] for x in a) / len(a)
     cell["best_template_abs_cos_max"] = max(x["best_template_abs_cos"] for x in a)
     cell["orbit_norm_last_median"] = sorted(x["orbit_norms"][-1] for x in a)[len(a) // 2]
 print(json.dumps(cell), flush=True)
@@ -97,12 +105,12 @@ print("inverse: median ||A A~ - I||_F / 6 over the 20 actions; structured: share
       "|z| > 5 vs random unit-norm matrices; block PR: mean block participation (1 = even, 1/36 = one block), its mean z.\n")
 print("| cell | seed | train images | epochs | parameters | test accuracy / MSE | inverse | structured | block PR (z) | skew share | closure | orbit ‖A³b‖/‖b‖ (median) | train s |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-order = ["lgn", "lgn-mu0", "lgn-singular", "lgn-free", "lgn-recon"]
+order = ["lgn", "lgn-mu0", "lgn-singular", "lgn-free", "lgn-recon", "linear"]
 for c in sorted(cells, key=lambda c: (order.index(c["cell"]) if c["cell"] in order else 9, c["seed"])):
     acc = f"{c['test_accuracy']:.4f}" if "test_accuracy" in c else f"MSE {c['test_mse']:.4f}"
     f = lambda k, p=".3f": format(c[k], p) if k in c else "—"
     bp = f"{c['block_participation_mean']:.3f} ({c['block_participation_z_mean']:+.1f})" if "block_participation_mean" in c else "—"
-    print(f"| {c['cell']} | {c['seed']} | {c['train_examples']} | {c['epochs']} | {c['parameters']} | {acc} | "
+    print(f"| {c['cell']} | {c['seed']} | {c['train_examples']} | {c['epochs'] or 'L-BFGS'} | {c['parameters']} | {acc} | "
           f"{f('median_inverse_residual')} | {f('structured_share', '.2f')} | {bp} | {f('skew_share_mean')} | "
           f"{f('closure_mean')} | {f('orbit_norm_last_median')} | {c['train_seconds']} |")
 PY

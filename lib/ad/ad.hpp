@@ -118,9 +118,9 @@ Var gather_rows(const Var& a, const std::vector<Index>& index);
 Var scatter_rows(const Var& a, const std::vector<Index>& index, Index rows);
 Var concat_cols(const std::vector<Var>& parts);  // side by side
 
-// A constant sparse linear map and its adjoint (built once by the caller:
-// pooling, im2col-like index maps). sparse_matmul(s, a) = s.forward * a; its
-// backward is the adjoint's product, so double backward comes for free.
+// A constant sparse linear map and its adjoint, built once by the caller (an
+// average pooling). sparse_matmul(s, a) = s.forward * a; its backward is the
+// adjoint's product, and that one's the forward's: double backward for free.
 struct SparseMap {
   Eigen::SparseMatrix<double, Eigen::RowMajor> forward, adjoint;
   explicit SparseMap(Eigen::SparseMatrix<double, Eigen::RowMajor> s);

@@ -510,16 +510,22 @@ SparseMap::SparseMap(Eigen::SparseMatrix<double, Eigen::RowMajor> s) : forward(s
   adjoint.makeCompressed();
 }
 
-Var sparse_matmul(const std::shared_ptr<const SparseMap>& s, const Var& a) {
-  if (!s || s->forward.cols() != a.rows())
-    arg_error("sparse_matmul", "a map with " + std::to_string(s ? s->forward.cols() : 0) + " columns for " +
-                                   shape_str(a.value()));
-  Mat out = s->forward * a.value();
-  // The adjoint map, as a map of its own, for the backward rule.
-  auto adj = std::make_shared<SparseMap>(s->adjoint);
+namespace {
+
+// s->forward * a, or s->adjoint * a: each is the other's backward rule.
+Var sparse_apply(const std::shared_ptr<const SparseMap>& s, bool adjoint, const Var& a) {
+  if (!s) arg_error("sparse_matmul", "no map");
+  const auto& m = adjoint ? s->adjoint : s->forward;
+  if (m.cols() != a.rows())
+    arg_error("sparse_matmul", "a map with " + std::to_string(m.cols()) + " columns for " + shape_str(a.value()));
+  Mat out = m * a.value();
   return make_op(std::move(out), "sparse_matmul", {a},
-                 [adj](const Var&, const Var& g) { return Grads{sparse_matmul(adj, g)}; });
+                 [s, adjoint](const Var&, const Var& g) { return Grads{sparse_apply(s, !adjoint, g)}; });
 }
+
+}  // namespace
+
+Var sparse_matmul(const std::shared_ptr<const SparseMap>& s, const Var& a) { return sparse_apply(s, false, a); }
 
 namespace {
 

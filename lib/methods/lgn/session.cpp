@@ -124,14 +124,14 @@ nlohmann::json run_network_training(const SessionOptions& o) {
     if (!s.model.arch.reconstruction()) extra += "  acc " + fmt4(s.run_correct / s.run_seen);
     bar->update(static_cast<std::uint64_t>(s.batch + 1), extra);
   };
-  hooks.on_epoch = [&](const TrainState& s) {
+  hooks.on_epoch = [&](TrainState& s) {
     if (bar) bar->finish();
     bar.reset();
     if (!o.quiet && !isatty(STDERR_FILENO))
       std::cerr << "meta-train: " << kind << " epoch " << s.epoch << "/" << s.options.epochs << " loss "
                 << fmt4(s.epoch_loss.back()) << " penalty " << fmt4(s.epoch_penalty.back())
                 << (s.epoch_accuracy.empty() ? "" : " accuracy " + fmt4(s.epoch_accuracy.back())) << std::endl;
-    run.checkpoint(save(const_cast<TrainState&>(s)), where(s));
+    run.checkpoint(save(s), where(s));
   };
   hooks.stop = run.stop();
   const auto train_start = std::chrono::steady_clock::now();

@@ -50,7 +50,7 @@ double learning_rate(const TrainOptions& o, long epoch);
 
 struct Hooks {
   std::function<void(const TrainState&, long batches)> on_batch;
-  std::function<void(const TrainState&)> on_epoch;  // after an epoch (a checkpoint point)
+  std::function<void(TrainState&)> on_epoch;  // after an epoch (a checkpoint point)
   const std::atomic<bool>* stop = nullptr;
 };
 enum class Status { finished, interrupted };

@@ -331,14 +331,11 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-// The train and test images of the source, sized as asked.
-std::pair<ImageSet, ImageSet> load_source(const RotatedScrambledSpec& s) {
-  if (s.source == "builtin") {
-    const long ntr = s.train > 0 ? s.train : 4000, nte = s.test > 0 ? s.test : 1000;
-    return {make_glyphs(ntr, s.size, s.seed, 0), make_glyphs(nte, s.size, s.seed, ntr)};
-  }
+}  // namespace
+
+std::vector<std::string> source_files(const std::string& source) {
   std::vector<std::string> files;
-  if (s.source == "fashion-mnist") {
+  if (source == "fashion-mnist") {
     const std::string d = kFashionDir;
     files = {d + "train-images-idx3-ubyte.gz", d + "train-labels-idx1-ubyte.gz", d + "t10k-images-idx3-ubyte.gz",
              d + "t10k-labels-idx1-ubyte.gz"};
@@ -346,10 +343,22 @@ std::pair<ImageSet, ImageSet> load_source(const RotatedScrambledSpec& s) {
       throw InputError(files[0] + ": not found (install the Debian package dataset-fashion-mnist, e.g. with "
                                   "cmake/install-deps.sh --with-fashion-mnist)");
   } else {
-    files = split_commas(s.source.substr(4));
+    files = split_commas(source.substr(4));
     if (files.size() != 2 && files.size() != 4)
       throw InputError("--source idx: wants IMAGES,LABELS or TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS");
   }
+  return files;
+}
+
+namespace {
+
+// The train and test images of the source, sized as asked.
+std::pair<ImageSet, ImageSet> load_source(const RotatedScrambledSpec& s) {
+  if (s.source == "builtin") {
+    const long ntr = s.train > 0 ? s.train : 4000, nte = s.test > 0 ? s.test : 1000;
+    return {make_glyphs(ntr, s.size, s.seed, 0), make_glyphs(nte, s.size, s.seed, ntr)};
+  }
+  const std::vector<std::string> files = source_files(s.source);
   ImageSet a = read_idx(files[0], files[1]);
   ImageSet train, test;
   if (files.size() == 4) {

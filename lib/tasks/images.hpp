@@ -65,6 +65,10 @@ enum class Interpolation { bilinear, cubic };
 std::vector<float> rotate_image(const float* image, int height, int width, int channels, double degrees,
                                 Interpolation interpolation = Interpolation::bilinear);
 
+// The IDX files of a source: fashion-mnist's four (InputError when the
+// package is missing), or idx:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]'s two or four.
+std::vector<std::string> source_files(const std::string& source);
+
 // A uniform random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::int64_t> random_permutation(long n, Rng& rng);
 // out pixel k = in pixel perm[k] (all channels of a pixel move together).

@@ -8,14 +8,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 namespace symlearn::tasks {
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr const char* kFashionDir = "/usr/share/datasets/fashion-mnist/";
 constexpr int kMostSide = 64;  // the operator functions' limit (a 4096 x 4096 matrix)
 // Rng streams of the pairs of each split: clear of make_glyphs' streams
 // (0x1000000 + image index, up to 2e7 images), so the builtin glyphs and the
@@ -56,17 +54,6 @@ std::string names_list() {
   std::string s;
   for (const std::string& n : patch_transform_names()) s += (s.empty() ? "" : ", ") + n;
   return s;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t k = s.find(',', start);
-    out.push_back(s.substr(start, k == std::string::npos ? std::string::npos : k - start));
-    if (k == std::string::npos) return out;
-    start = k + 1;
-  }
 }
 
 }  // namespace
@@ -166,19 +153,7 @@ struct SourceImages {
 
 SourceImages load_images(const LgnPatchesSpec& s) {
   if (s.source == "builtin") return {make_glyphs(s.train, 16, s.seed, 0), make_glyphs(s.test, 16, s.seed, s.train)};
-  std::vector<std::string> files;
-  if (s.source == "fashion-mnist") {
-    const std::string d = kFashionDir;
-    files = {d + "train-images-idx3-ubyte.gz", d + "train-labels-idx1-ubyte.gz", d + "t10k-images-idx3-ubyte.gz",
-             d + "t10k-labels-idx1-ubyte.gz"};
-    if (!std::ifstream(files[0]).good())
-      throw InputError(files[0] + ": not found (install the Debian package dataset-fashion-mnist, e.g. with "
-                                  "cmake/install-deps.sh --with-fashion-mnist)");
-  } else {
-    files = split_commas(s.source.substr(4));
-    if (files.size() != 2 && files.size() != 4)
-      throw InputError("--source idx: wants IMAGES,LABELS or TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS");
-  }
+  const std::vector<std::string> files = source_files(s.source);
   ImageSet a = read_idx(files[0], files[1]);
   if (files.size() == 2) {
     // One pool: the first --train images are the training split, the next --test the test split.

@@ -95,6 +95,12 @@ expect_error 2 "does not fit" "$M" lgn --kernel 12 "$WORK/img.h5" -o "$WORK/out.
 expect_error 2 "not image classification data" "$M" lgn "$WORK/p.h5" -o "$WORK/out.h5"
 expect_error 2 "lgn-patches" "$M" lgn-action "$WORK/img.h5" -o "$WORK/out.h5"
 expect_error 2 "truth" "$I" --truth "$WORK/p.h5" "$WORK/lgn.h5"
+head -c 3000 "$WORK/p.h5" >"$WORK/pcut.h5"
+expect_error 2 "pcut.h5" "$M" lgn-action "$WORK/pcut.h5" -o "$WORK/out.h5"
+cp "$WORK/p.h5" "$WORK/pnan.h5"
+$PY -c "
+import h5py; f = h5py.File('$WORK/pnan.h5', 'r+'); d = f['train/x']; v = d[()]; v[0, 3, 5] = float('nan'); d[...] = v"
+expect_error 2 "pnan.h5" "$M" lgn-action "$WORK/pnan.h5" -o "$WORK/out.h5"
 head -c 4000 "$WORK/lgn.h5" >"$WORK/cut.h5"
 expect_error 2 "cut.h5" "$E" --tasks "$WORK/img.h5" "$WORK/cut.h5"
 # A model file whose action holds NaN is refused whole.

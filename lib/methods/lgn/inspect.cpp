@@ -83,6 +83,21 @@ std::string score_line(const ActionReport& r, const std::vector<std::string>& te
   return s + "\n";
 }
 
+// The sterile transforms (tasks/lgn_patches) on a p x p grid, with their names;
+// those that do not fit (a box larger than the kernel) are left out.
+std::vector<Mat> sterile_templates(int p, std::vector<std::string>& names) {
+  std::vector<Mat> out;
+  if (p < 3) return out;
+  for (const std::string& t : tasks::patch_transform_names()) {
+    try {
+      out.push_back(tasks::patch_transform(p, t));
+      names.push_back(t);
+    } catch (const InputError&) {
+    }
+  }
+  return out;
+}
+
 // The filters side by side, one pixel of gap (NaN-free: gaps are 0).
 Mat filter_strip(const Mat& filters, int kernel) {
   const long f = filters.cols();
@@ -119,16 +134,8 @@ methods::Inspection inspect_network(const io::Reader& file, const methods::Inspe
   } else {
     const int p = a.kernel;
     const ScoreBaseline base = random_baseline(p, a.order, kBaselineSamples, 0);
-    std::vector<Mat> templates;
     std::vector<std::string> template_names;
-    if (p >= 3)
-      for (const std::string& t : tasks::patch_transform_names()) {
-        try {
-          templates.push_back(tasks::patch_transform(p, t));
-          template_names.push_back(t);
-        } catch (const InputError&) {  // a box too large for this kernel
-        }
-      }
+    const std::vector<Mat> templates = sterile_templates(p, template_names);
     nlohmann::json actions = nlohmann::json::array();
     long structured = 0, total = 0;
     std::vector<double> inverse;
@@ -203,16 +210,8 @@ methods::Inspection inspect_action(const io::Reader& file, const methods::Inspec
   int p = 0;
   const Mat a = load_action(file, &p);
   const ScoreBaseline base = random_baseline(p, 4, kBaselineSamples, 0);
-  std::vector<Mat> templates;
   std::vector<std::string> template_names;
-  if (p >= 3)
-    for (const std::string& t : tasks::patch_transform_names()) {
-      try {
-        templates.push_back(tasks::patch_transform(p, t));
-        template_names.push_back(t);
-      } catch (const InputError&) {
-      }
-    }
+  const std::vector<Mat> templates = sterile_templates(p, template_names);
   const ActionReport r = report("action", a, p, 4, base, templates);
   methods::Inspection out;
   out.json = report_json(r, template_names);
